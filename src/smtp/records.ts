@@ -31,6 +31,8 @@ export type Params = Record<string, string | true>;
 export interface MailFrom {
   address: string;
   params: Params;
+  /** The reply to MAIL (an addition to DESIGN.md's schema: a refused sender is the usual rejection). */
+  reply: Reply | null;
 }
 
 export interface Recipient {

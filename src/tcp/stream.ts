@@ -31,8 +31,11 @@ export interface ConnectionInfo {
   /** The first packet of the connection seen in the capture. */
   first: PacketRef;
   tsDigits: number;
-  /** How the roles were decided. */
-  roleSource: 'syn' | 'syn-ack' | 'port' | 'content';
+  /**
+   * How the roles were decided: 'first-packet' means no handshake and no server port told, so
+   * the destination of the first packet was taken as the server.
+   */
+  roleSource: 'syn' | 'syn-ack' | 'port' | 'first-packet' | 'content';
   /** True when the capture holds the client's SYN (the start of the connection). */
   sawSyn: boolean;
 }
@@ -44,8 +47,14 @@ export interface DirectionCounts {
   delivered: number;
   duplicates: number;
   gaps: number;
+  /** Packets of this direction seen (bare ACKs included): 0 means the capture misses that side. */
+  packets: number;
 }
 
+/**
+ * `at` (a PacketRef) is only valid during the call: the reassembler reuses one object per packet
+ * so its fast path allocates nothing. Copy the fields you keep.
+ */
 export interface StreamHandler {
   /** Bytes in sequence order. `bytes` may be a view into a capture chunk: copy what you keep. */
   data(dir: Direction, bytes: Buffer, at: PacketRef): void;

@@ -1,0 +1,33 @@
+/**
+ * Every anomaly code the SMTP layer (and the TCP layer below it) reports, with what it means.
+ * One registry, so the README and `smtpcap stats` list the same names the JSON carries.
+ */
+export const ANOMALY_CODES = {
+  'bare-lf': 'a line ended with LF alone instead of CRLF',
+  'line-too-long': 'a command or reply line longer than RFC 5321 allows (kept, not dropped)',
+  'line-cap': 'a line longer than the line cap: the excess was counted and skipped',
+  'command-before-greeting': 'the client spoke before the server greeted it',
+  'reply-without-command': 'a server reply that answers no pending command',
+  'reply-line-without-code': 'a server line that does not start with a three-digit code',
+  'unknown-command': 'a command verb that no SMTP extension we know defines',
+  'data-after-quit': 'the client sent bytes after QUIT',
+  'invalid-bdat': 'a BDAT command whose size is missing, negative, too large or followed by junk',
+  'invalid-path': 'a MAIL FROM or RCPT TO whose path does not parse',
+  'trailing-junk-after-path': 'bytes after the closing > of a path that are not parameters',
+  'starttls-injection': 'plaintext sent after STARTTLS before the TLS handshake began',
+  'gap-in-data': 'bytes of a message are missing from the capture',
+  'gap-in-commands': 'bytes of the command or reply stream are missing from the capture',
+  'missing-reply':
+    'the capture ended before the server answered a command that decides what the client bytes after it are',
+  'anomaly-cap': 'more anomalies than the per-session cap: the rest were counted, not listed',
+  'pending-cap': 'client bytes waiting for a server reply exceeded the cap; assumed the reply came',
+  'overlap-conflict': 'a retransmitted TCP range carried different bytes; the first copy was kept',
+  'reassembly-cap': 'out-of-order bytes held for a direction exceeded the cap; a gap was declared',
+  'data-after-fin': 'bytes beyond the sequence number of a FIN: dropped',
+  'syn-on-open-connection': 'a SYN with a new sequence number on an open connection: the old one was closed',
+  'connection-cap': 'too many open connections: the least recently active one was closed',
+  'smuggling-sequence':
+    'a non-standard end-of-data sequence (<LF>.<CR><LF>, <CR><LF>.<LF>, <LF>.<LF>) inside DATA',
+} as const;
+
+export type AnomalyCode = keyof typeof ANOMALY_CODES;

@@ -1,0 +1,104 @@
+const LF = 0x0a;
+const CR = 0x0d;
+const DOT = 0x2e;
+const CR_BYTE = Buffer.from([CR]);
+
+enum State {
+  LineStart,
+  MidLine,
+  /** A dot at the start of a line, not yet known to be stuffing or the end mark. */
+  Dot,
+  /** A dot then CR at the start of a line. */
+  DotCr,
+}
+
+/** Which non-standard end-of-data form ended the message, for the smuggling anomaly. */
+export type EndForm = 'crlf.crlf' | 'lf.crlf' | 'crlf.lf' | 'lf.lf';
+
+/**
+ * Streams DATA content: removes the dot that RFC 5321 §4.5.2 stuffs at the start of lines and
+ * finds the end mark (a line holding only "."). Works on any chunking without buffering lines:
+ * message bytes are handed on as views of the input.
+ */
+export class DotUnstuffer {
+  private state = State.LineStart;
+  /** Whether the line ending that made the current line start was a bare LF. */
+  private lineStartAfterBareLf = false;
+  private lastByteWasCr = false;
+  /** Set when the end mark has been found. */
+  endForm: EndForm | null = null;
+  /** Number of lines ended by a bare LF. */
+  bareLineFeeds = 0;
+
+  /** After a gap nothing is known about line starts: the next end mark must follow a line end. */
+  resetAfterGap(): void {
+    this.state = State.MidLine;
+    this.lastByteWasCr = false;
+  }
+
+  /**
+   * Consumes buf[start, end): message bytes go to `emit`. Returns the index just after the end
+   * mark, or -1 when the range was consumed without reaching it.
+   */
+  push(buf: Buffer, start: number, end: number, emit: (bytes: Buffer) => void): number {
+    let pos = start;
+    let runStart = start;
+    while (pos < end) {
+      switch (this.state) {
+        case State.LineStart:
+          if (buf[pos] === DOT) {
+            if (pos > runStart) emit(buf.subarray(runStart, pos));
+            pos++;
+            runStart = pos;
+            this.state = State.Dot;
+          } else {
+            this.state = State.MidLine;
+          }
+          break;
+        case State.Dot: {
+          const b = buf[pos];
+          if (b === CR) {
+            pos++;
+            runStart = pos;
+            this.state = State.DotCr;
+          } else if (b === LF) {
+            this.endForm = this.lineStartAfterBareLf ? 'lf.lf' : 'crlf.lf';
+            this.state = State.LineStart;
+            return pos + 1;
+          } else {
+            this.state = State.MidLine;
+          }
+          break;
+        }
+        case State.DotCr:
+          if (buf[pos] === LF) {
+            this.endForm = this.lineStartAfterBareLf ? 'lf.crlf' : 'crlf.crlf';
+            this.state = State.LineStart;
+            return pos + 1;
+          }
+          // ".<CR>x" is a stuffed dot followed by a CR that belongs to the message.
+          emit(CR_BYTE);
+          this.lastByteWasCr = true;
+          this.state = State.MidLine;
+          break;
+        case State.MidLine: {
+          const lf = buf.indexOf(LF, pos);
+          if (lf < 0 || lf >= end) {
+            this.lastByteWasCr = buf[end - 1] === CR;
+            pos = end;
+          } else {
+            const bare = lf > pos ? buf[lf - 1] !== CR : !this.lastByteWasCr;
+            if (bare) this.bareLineFeeds++;
+            this.lineStartAfterBareLf = bare;
+            this.lastByteWasCr = false;
+            pos = lf + 1;
+            this.state = State.LineStart;
+          }
+          break;
+        }
+      }
+    }
+    if (pos > runStart) emit(buf.subarray(runStart, pos));
+    return -1;
+  }
+}

@@ -1,0 +1,814 @@
+import { communityId } from '../tcp/community-id.js';
+import {
+  type CloseReason,
+  type ConnectionInfo,
+  Direction,
+  type DirectionCounts,
+  type PacketRef,
+  type StreamHandler,
+} from '../tcp/stream.js';
+import type { AnomalyCode } from './anomaly-codes.js';
+import { parseCommandLine, parsePathArgument } from './command-line.js';
+import type { DialogueKind, DialogueListener } from './dialogue.js';
+import { DotUnstuffer } from './dot-unstuffer.js';
+import { LineAssembler, lineEndingLength, lineText } from './line-assembler.js';
+import type {
+  Anomaly,
+  Command,
+  Helo,
+  Recipient,
+  Reply,
+  SessionRecord,
+  SessionState,
+  TlsInfo,
+} from './records.js';
+import { buildReply, isFailure, isPositive, parseReplyLine, type ReplyLine } from './reply-line.js';
+import { SaslExchange } from './sasl.js';
+import { elapsedMs, isoTime } from './timestamp.js';
+import { type MessageSinkFactory, TransactionBuilder } from './transaction-builder.js';
+
+/** Caps that keep one hostile session from growing memory without bound. */
+export interface SmtpLimits {
+  /** Longest command or reply line kept; the excess is counted and dropped. */
+  maxLineBytes: number;
+  /** Client bytes held while waiting for the reply that decides their meaning (DATA, AUTH, STARTTLS). */
+  maxPendingBytes: number;
+  /** Anomalies listed per session; the rest are counted. */
+  maxAnomalies: number;
+}
+
+export const DEFAULT_SMTP_LIMITS: SmtpLimits = {
+  maxLineBytes: 64 * 1024,
+  maxPendingBytes: 1024 * 1024,
+  maxAnomalies: 1000,
+};
+
+export interface SmtpSessionOptions<M> {
+  id: string;
+  info: ConnectionInfo;
+  /** TLS from the first byte (port 465). */
+  implicitTls: boolean;
+  limits: SmtpLimits;
+  messageSink?: MessageSinkFactory<M>;
+  dialogue?: DialogueListener;
+  /** Called once per session; `ready` settles when every message sink has finished. */
+  onRecord: (record: SessionRecord<M>, ready: Promise<void> | null) => void;
+}
+
+/** RFC 5321 §4.5.3.1.4: a command line is at most 512 octets with its CRLF. */
+const MAX_COMMAND_LINE = 512;
+/** RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with its CRLF. */
+const MAX_REPLY_LINE = 512;
+
+const KNOWN_VERBS = new Set([
+  'HELO',
+  'EHLO',
+  'LHLO',
+  'MAIL',
+  'RCPT',
+  'DATA',
+  'BDAT',
+  'RSET',
+  'QUIT',
+  'NOOP',
+  'VRFY',
+  'EXPN',
+  'HELP',
+  'ETRN',
+  'TURN',
+  'ATRN',
+  'AUTH',
+  'STARTTLS',
+  'XCLIENT',
+  'XFORWARD',
+  'BURL',
+  'SEND',
+  'SOML',
+  'SAML',
+  'VERB',
+  'ONEX',
+  'XEXCH50',
+  'X-EXPS',
+  'X-LINK2STATE',
+]);
+
+enum ClientMode {
+  Command,
+  Data,
+  Bdat,
+  Tls,
+}
+
+type PendingKind =
+  | 'helo'
+  | 'mail'
+  | 'rcpt'
+  | 'data'
+  | 'data-end'
+  | 'bdat'
+  | 'auth'
+  | 'starttls'
+  | 'rset'
+  | 'quit'
+  | 'other';
+
+/** A command (or the end of a message) waiting for its reply, with what the reply will decide. */
+interface PendingReply<M> {
+  kind: PendingKind;
+  command: Command | null;
+  tx: TransactionBuilder<M> | null;
+  recipient?: Recipient;
+  sasl?: SaslExchange;
+  lastChunk?: boolean;
+}
+
+/** Client bytes (or a gap) held until the reply that decides how to read them. */
+type HeldInput = { bytes: Buffer; at: PacketRef } | { gap: number; at: PacketRef };
+
+/** The reassembler reuses its PacketRef: held input keeps its own copy. */
+function copyRef(at: PacketRef): PacketRef {
+  return { packet: at.packet, tsSec: at.tsSec, tsNsec: at.tsNsec };
+}
+
+/** Replies that decide what the client's next bytes are; the client stream waits for them. */
+const GATING_KINDS = new Set<PendingKind>(['data', 'auth', 'starttls']);
+
+/**
+ * One SMTP connection: splits the client stream into commands, message content, SASL lines and
+ * TLS; the server stream into replies; matches replies to commands in order (PIPELINING) and
+ * builds the session record with its transactions.
+ */
+export class SmtpSession<M> implements StreamHandler {
+  private readonly opts: SmtpSessionOptions<M>;
+  private readonly clientLines: LineAssembler;
+  private readonly serverLines: LineAssembler;
+  private readonly bodyLines: LineAssembler;
+  private clientMode = ClientMode.Command;
+  private serverTls = false;
+  private clientSkipToLineEnd = false;
+  private serverSkipToLineEnd = false;
+  private unstuffer = new DotUnstuffer();
+  private bdatRemaining = 0;
+  private bdatLast = false;
+  private dataTx: TransactionBuilder<M> | null = null;
+
+  private readonly pending: PendingReply<M>[] = [];
+  /** The command whose reply the client stream waits for, if any. */
+  private gate: PendingReply<M> | null = null;
+  private held: HeldInput[] = [];
+  private heldBytes = 0;
+  private saslResponseExpected = false;
+
+  private replyLines: ReplyLine[] = [];
+  private greeting: Reply | null = null;
+  private greetingExpected: boolean;
+  private serverSpoke = false;
+  private quitSent = false;
+  private quitAnomalyReported = false;
+
+  private helo: Helo | null = null;
+  private extensions: string[] = [];
+  private readonly tls: TlsInfo;
+  private readonly auth: SaslExchange[] = [];
+  private readonly commands: Command[] = [];
+  private readonly transactions: TransactionBuilder<M>[] = [];
+  private current: TransactionBuilder<M> | null = null;
+  private readonly anomalies: Anomaly[] = [];
+  private unlistedAnomalies = 0;
+
+  constructor(options: SmtpSessionOptions<M>) {
+    this.opts = options;
+    const { limits, info } = options;
+    this.clientLines = new LineAssembler(limits.maxLineBytes);
+    this.serverLines = new LineAssembler(limits.maxLineBytes);
+    this.bodyLines = new LineAssembler(limits.maxLineBytes);
+    this.greetingExpected = info.sawSyn || info.roleSource === 'syn-ack';
+    this.tls = {
+      offered: false,
+      started: options.implicitTls,
+      implicit: options.implicitTls,
+      at: options.implicitTls ? this.ts(info.first) : null,
+      version: null,
+      sni: null,
+      cipher: null,
+      certificate: null,
+    };
+    if (options.implicitTls) {
+      this.clientMode = ClientMode.Tls;
+      this.serverTls = true;
+    }
+  }
+
+  // ---- StreamHandler ------------------------------------------------------------------------
+
+  data(dir: Direction, bytes: Buffer, at: PacketRef): void {
+    if (dir === Direction.ClientToServer) {
+      if (this.gate) this.hold({ bytes: Buffer.from(bytes), at: copyRef(at) });
+      else this.consumeClient(bytes, 0, at);
+    } else {
+      this.serverSpoke = true;
+      this.consumeServer(bytes, at);
+    }
+  }
+
+  gap(dir: Direction, length: number, at: PacketRef): void {
+    if (dir === Direction.ClientToServer) {
+      if (this.gate) this.hold({ gap: length, at: copyRef(at) });
+      else this.clientGap(length, at);
+    } else {
+      this.emit(Direction.ServerToClient, 'gap', at, null, length);
+      if (this.serverTls) return;
+      this.serverLines.flush();
+      this.replyLines = [];
+      this.serverSkipToLineEnd = true;
+      this.addAnomaly('gap-in-commands', at.packet, `${length} bytes of server replies missing`);
+    }
+  }
+
+  anomaly(code: string, packet: number, detail: string): void {
+    this.addAnomaly(code, packet, detail);
+  }
+
+  close(reason: CloseReason, counts: [DirectionCounts, DirectionCounts], at: PacketRef): void {
+    if (this.gate) this.resolveGateWithoutReply('missing-reply', at);
+    this.flushClientLine(at);
+    this.flushServerLine(at);
+    if (this.clientMode === ClientMode.Bdat && this.dataTx) this.flushBodyLines(at);
+    const finishing = this.transactions.map((tx) => tx.finish()).filter((p) => p !== null);
+    const transactions = this.transactions.map((tx) => tx.record);
+    if (this.unlistedAnomalies > 0) {
+      this.anomalies.push({
+        code: 'anomaly-cap',
+        packet: at.packet,
+        detail: `${this.unlistedAnomalies} further anomalies not listed`,
+      });
+    }
+    const { info } = this.opts;
+    const [client, server] = counts;
+    const record: SessionRecord<M> = {
+      id: this.opts.id,
+      communityId: communityId(info.client, info.server),
+      client: info.client,
+      server: info.server,
+      start: this.ts(info.first),
+      end: this.ts(at),
+      durationMs:
+        Math.round(elapsedMs(info.first.tsSec, info.first.tsNsec, at.tsSec, at.tsNsec) * 1000) / 1000,
+      state: this.state(reason, client, server),
+      missingSide: client.packets === 0 ? 'client' : server.packets === 0 ? 'server' : null,
+      greeting: this.greeting,
+      helo: this.helo,
+      extensions: this.extensions,
+      tls: this.tls,
+      auth: this.auth.map((exchange) => exchange.attempt),
+      transactions,
+      commands: this.commands,
+      anomalies: this.anomalies,
+      bytes: { client: client.delivered, server: server.delivered },
+      duplicates: { client: client.duplicates, server: server.duplicates },
+      gaps: { client: client.gaps, server: server.gaps },
+    };
+    this.opts.onRecord(record, finishing.length > 0 ? Promise.all(finishing).then(() => undefined) : null);
+  }
+
+  // ---- client stream ------------------------------------------------------------------------
+
+  private consumeClient(buf: Buffer, start: number, at: PacketRef): void {
+    let pos = start;
+    while (pos < buf.length) {
+      if (this.gate) {
+        this.hold({ bytes: Buffer.from(buf.subarray(pos)), at: copyRef(at) });
+        return;
+      }
+      switch (this.clientMode) {
+        case ClientMode.Tls:
+          this.emit(Direction.ClientToServer, 'tls', at, null, buf.length - pos);
+          return;
+        case ClientMode.Data:
+          pos = this.consumeData(buf, pos, at);
+          break;
+        case ClientMode.Bdat:
+          pos = this.consumeBdat(buf, pos, at);
+          break;
+        case ClientMode.Command: {
+          if (this.clientSkipToLineEnd) {
+            const lf = buf.indexOf(0x0a, pos);
+            if (lf < 0) return;
+            this.clientSkipToLineEnd = false;
+            pos = lf + 1;
+            break;
+          }
+          const next = this.clientLines.feed(buf, pos, buf.length);
+          if (next < 0) return;
+          pos = next;
+          this.clientLine(this.clientLines.line, this.clientLines.dropped, at);
+          break;
+        }
+      }
+    }
+  }
+
+  private consumeData(buf: Buffer, start: number, at: PacketRef): number {
+    const tx = this.dataTx;
+    const end = this.unstuffer.push(buf, start, buf.length, (bytes) => tx?.write(bytes));
+    const stop = end < 0 ? buf.length : end;
+    this.emitBody(buf, start, stop, at);
+    if (end < 0) return buf.length;
+    const form = this.unstuffer.endForm;
+    if (form !== 'crlf.crlf') {
+      this.addAnomaly('smuggling-sequence', at.packet, `message ended by ${form}`);
+    }
+    if (this.unstuffer.bareLineFeeds > 0) {
+      this.addAnomaly(
+        'bare-lf',
+        at.packet,
+        `${this.unstuffer.bareLineFeeds} message lines ended by a bare LF`,
+      );
+    }
+    this.clientMode = ClientMode.Command;
+    if (tx) {
+      tx.endData();
+      tx.touch(this.ts(at));
+    }
+    this.pending.push({ kind: 'data-end', command: null, tx });
+    this.dataTx = null;
+    return end;
+  }
+
+  private consumeBdat(buf: Buffer, start: number, at: PacketRef): number {
+    const take = Math.min(this.bdatRemaining, buf.length - start);
+    const chunk = buf.subarray(start, start + take);
+    this.dataTx?.write(chunk);
+    this.emitBody(buf, start, start + take, at);
+    this.bdatRemaining -= take;
+    if (this.bdatRemaining === 0) this.endBdatChunk(at);
+    return start + take;
+  }
+
+  private endBdatChunk(at: PacketRef): void {
+    this.flushBodyLines(at);
+    this.clientMode = ClientMode.Command;
+    if (this.bdatLast && this.dataTx) {
+      this.dataTx.endData();
+      this.dataTx.touch(this.ts(at));
+    }
+    this.dataTx = null;
+  }
+
+  private clientGap(length: number, at: PacketRef): void {
+    this.emit(Direction.ClientToServer, 'gap', at, null, length);
+    switch (this.clientMode) {
+      case ClientMode.Tls:
+        return;
+      case ClientMode.Data:
+        this.dataTx?.gap(length);
+        this.unstuffer.resetAfterGap();
+        this.bodyLines.flush();
+        this.addAnomaly('gap-in-data', at.packet, `${length} bytes of the message missing`);
+        return;
+      case ClientMode.Bdat: {
+        const inChunk = Math.min(length, this.bdatRemaining);
+        this.dataTx?.gap(inChunk);
+        this.bdatRemaining -= inChunk;
+        this.addAnomaly('gap-in-data', at.packet, `${inChunk} bytes of a BDAT chunk missing`);
+        if (this.bdatRemaining === 0) this.endBdatChunk(at);
+        if (length > inChunk) this.commandGap(length - inChunk, at);
+        return;
+      }
+      case ClientMode.Command:
+        this.commandGap(length, at);
+    }
+  }
+
+  private commandGap(length: number, at: PacketRef): void {
+    this.clientLines.flush();
+    this.clientSkipToLineEnd = true;
+    this.addAnomaly('gap-in-commands', at.packet, `${length} bytes of client commands missing`);
+  }
+
+  private clientLine(line: Buffer, dropped: number, at: PacketRef): void {
+    const text = lineText(line);
+    const ending = lineEndingLength(line);
+    if (ending === 1) this.addAnomaly('bare-lf', at.packet, 'command line ended by a bare LF');
+    if (dropped > 0) this.addAnomaly('line-cap', at.packet, `${dropped} bytes of a command line dropped`);
+    else if (line.length > MAX_COMMAND_LINE) {
+      this.addAnomaly('line-too-long', at.packet, `command line of ${line.length} bytes`);
+    }
+    if (this.saslResponseExpected) {
+      this.emit(Direction.ClientToServer, 'sasl', at, line, line.length);
+      this.saslResponseExpected = false;
+      const authItem = this.pending[0];
+      authItem?.sasl?.response(text);
+      if (authItem) this.gate = authItem;
+      return;
+    }
+    this.emit(Direction.ClientToServer, 'line', at, line, line.length);
+    if (this.quitSent && !this.quitAnomalyReported) {
+      this.quitAnomalyReported = true;
+      this.addAnomaly('data-after-quit', at.packet, 'client sent a command after QUIT');
+    }
+    if (this.greetingExpected && !this.serverSpoke && this.commands.length === 0) {
+      this.addAnomaly('command-before-greeting', at.packet, 'client spoke before the server greeting');
+    }
+    const { verb, arg } = parseCommandLine(text);
+    const command: Command = { ts: this.ts(at), packet: at.packet, verb, arg, reply: null };
+    this.commands.push(command);
+    this.current?.touch(command.ts);
+    this.dispatchCommand(command, at);
+  }
+
+  private dispatchCommand(command: Command, at: PacketRef): void {
+    const { verb, arg } = command;
+    switch (verb) {
+      case 'HELO':
+      case 'EHLO':
+      case 'LHLO':
+        this.expect({ kind: 'helo', command, tx: this.current });
+        return;
+      case 'MAIL': {
+        const path = parsePathArgument(arg, 'FROM');
+        this.checkPath(path, at);
+        this.current?.end(null);
+        const tx = this.newTransaction(command.ts, {
+          address: path.address,
+          params: path.params,
+          reply: null,
+        });
+        this.expect({ kind: 'mail', command, tx });
+        return;
+      }
+      case 'RCPT': {
+        const path = parsePathArgument(arg, 'TO');
+        this.checkPath(path, at);
+        const tx = this.openTransaction(command.ts);
+        const recipient: Recipient = {
+          address: path.address,
+          params: path.params,
+          reply: null,
+          accepted: false,
+        };
+        tx.addRecipient(recipient);
+        this.expect({ kind: 'rcpt', command, tx, recipient });
+        return;
+      }
+      case 'DATA':
+        this.expect({ kind: 'data', command, tx: this.current });
+        return;
+      case 'BDAT':
+        this.startBdat(command, at);
+        return;
+      case 'AUTH': {
+        const [mechanism = '', initial] = arg.trim().split(/\s+/);
+        const sasl = new SaslExchange(mechanism, initial ?? null);
+        this.auth.push(sasl);
+        this.expect({ kind: 'auth', command, tx: null, sasl });
+        return;
+      }
+      case 'STARTTLS':
+        this.expect({ kind: 'starttls', command, tx: null });
+        return;
+      case 'RSET':
+        this.endCurrent('rset');
+        this.expect({ kind: 'rset', command, tx: null });
+        return;
+      case 'QUIT':
+        this.endCurrent('quit');
+        this.quitSent = true;
+        this.expect({ kind: 'quit', command, tx: null });
+        return;
+      default:
+        if (!KNOWN_VERBS.has(verb))
+          this.addAnomaly('unknown-command', at.packet, `unknown verb ${JSON.stringify(verb)}`);
+        this.expect({ kind: 'other', command, tx: null });
+    }
+  }
+
+  private startBdat(command: Command, at: PacketRef): void {
+    const match = /^\s*(\d{1,15})(\s+LAST)?\s*$/i.exec(command.arg);
+    if (!match) {
+      this.addAnomaly('invalid-bdat', at.packet, `BDAT argument ${JSON.stringify(command.arg)}`);
+      this.expect({ kind: 'other', command, tx: null });
+      return;
+    }
+    const size = Number(match[1]);
+    const last = match[2] !== undefined;
+    const tx = this.openTransaction(command.ts);
+    const data = tx.beginData('BDAT');
+    data.chunks?.push(size);
+    this.expect({ kind: 'bdat', command, tx, lastChunk: last });
+    this.dataTx = tx;
+    this.bdatLast = last;
+    this.bdatRemaining = size;
+    this.clientMode = ClientMode.Bdat;
+    if (size === 0) this.endBdatChunk(at);
+  }
+
+  private checkPath(path: ReturnType<typeof parsePathArgument>, at: PacketRef): void {
+    if (!path.valid) this.addAnomaly('invalid-path', at.packet, 'path does not parse');
+    if (path.junk !== null) {
+      this.addAnomaly(
+        'trailing-junk-after-path',
+        at.packet,
+        `junk ${JSON.stringify(path.junk)} after the path`,
+      );
+    }
+  }
+
+  private newTransaction(
+    ts: string,
+    mailFrom: TransactionBuilder<M>['record']['mailFrom'],
+  ): TransactionBuilder<M> {
+    const tx = new TransactionBuilder<M>(this.transactions.length + 1, ts, mailFrom, this.opts.messageSink);
+    this.transactions.push(tx);
+    this.current = tx;
+    return tx;
+  }
+
+  /** The open transaction, or a new one without MAIL FROM (a capture that began after it). */
+  private openTransaction(ts: string): TransactionBuilder<M> {
+    if (this.current && !this.current.closed) return this.current;
+    return this.newTransaction(ts, null);
+  }
+
+  private endCurrent(by: 'rset' | 'quit' | 'helo'): void {
+    this.current?.end(by);
+    this.current = null;
+  }
+
+  private expect(item: PendingReply<M>): void {
+    this.pending.push(item);
+    if (GATING_KINDS.has(item.kind)) this.gate = item;
+  }
+
+  private hold(input: HeldInput): void {
+    this.held.push(input);
+    if ('bytes' in input) this.heldBytes += input.bytes.length;
+    if (this.heldBytes > this.opts.limits.maxPendingBytes)
+      this.resolveGateWithoutReply('pending-cap', input.at);
+  }
+
+  /**
+   * A client only sends after DATA, AUTH or STARTTLS once the server said go ahead (354, 334,
+   * 220): when that reply is missing, the client's own bytes show it came.
+   */
+  private resolveGateWithoutReply(code: AnomalyCode, at: PacketRef): void {
+    const gate = this.gate;
+    if (!gate) return;
+    this.addAnomaly(code, at.packet, `no reply seen to ${gate.command?.verb ?? gate.kind}; assumed accepted`);
+    this.gate = null;
+    if (gate.kind === 'data') this.beginDataMode(gate);
+    else if (gate.kind === 'auth') this.saslResponseExpected = true;
+    else if (gate.kind === 'starttls') this.startTls(at);
+    this.releaseHeld();
+  }
+
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    for (const input of held) {
+      if (this.gate) this.hold(input);
+      else if ('bytes' in input) this.consumeClient(input.bytes, 0, input.at);
+      else this.clientGap(input.gap, input.at);
+    }
+  }
+
+  private flushClientLine(at: PacketRef): void {
+    if (this.clientMode !== ClientMode.Command) return;
+    const partial = this.clientLines.flush();
+    if (partial && partial.length > 0 && !this.clientSkipToLineEnd) {
+      this.clientLine(partial, this.clientLines.dropped, at);
+    }
+  }
+
+  // ---- server stream ------------------------------------------------------------------------
+
+  private consumeServer(buf: Buffer, at: PacketRef): void {
+    let pos = 0;
+    while (pos < buf.length) {
+      if (this.serverTls) {
+        this.emit(Direction.ServerToClient, 'tls', at, null, buf.length - pos);
+        return;
+      }
+      if (this.serverSkipToLineEnd) {
+        const lf = buf.indexOf(0x0a, pos);
+        if (lf < 0) return;
+        this.serverSkipToLineEnd = false;
+        pos = lf + 1;
+        continue;
+      }
+      const next = this.serverLines.feed(buf, pos, buf.length);
+      if (next < 0) return;
+      pos = next;
+      this.serverLine(this.serverLines.line, this.serverLines.dropped, at);
+    }
+  }
+
+  private serverLine(line: Buffer, dropped: number, at: PacketRef): void {
+    this.emit(Direction.ServerToClient, 'line', at, line, line.length);
+    if (lineEndingLength(line) === 1) this.addAnomaly('bare-lf', at.packet, 'reply line ended by a bare LF');
+    if (dropped > 0) this.addAnomaly('line-cap', at.packet, `${dropped} bytes of a reply line dropped`);
+    else if (line.length > MAX_REPLY_LINE)
+      this.addAnomaly('line-too-long', at.packet, `reply line of ${line.length} bytes`);
+    const parsed = parseReplyLine(lineText(line));
+    if (parsed.code < 0) {
+      this.addAnomaly('reply-line-without-code', at.packet, 'server line without a reply code');
+      return;
+    }
+    this.replyLines.push(parsed);
+    if (parsed.continues) return;
+    const lines = this.replyLines;
+    this.replyLines = [];
+    this.handleReply(buildReply(lines, at.packet), lines, at);
+  }
+
+  private flushServerLine(at: PacketRef): void {
+    if (this.serverTls) return;
+    const partial = this.serverLines.flush();
+    if (partial && partial.length > 0 && !this.serverSkipToLineEnd) {
+      this.serverLine(partial, this.serverLines.dropped, at);
+    }
+    if (this.replyLines.length > 0) {
+      const lines = this.replyLines;
+      this.replyLines = [];
+      this.handleReply(buildReply(lines, at.packet), lines, at);
+    }
+  }
+
+  private handleReply(reply: Reply, lines: ReplyLine[], at: PacketRef): void {
+    const item = this.pending[0];
+    if (!item) {
+      if (this.greeting === null && this.commands.length === 0) this.greeting = reply;
+      else this.addAnomaly('reply-without-command', at.packet, `reply ${reply.code} answers no command`);
+      return;
+    }
+    const ts = this.ts(at);
+    item.tx?.touch(ts);
+    if (item.kind === 'auth' && reply.code === 334) {
+      item.sasl?.challenge(reply.text);
+      this.saslResponseExpected = true;
+      this.releaseGate(item);
+      return;
+    }
+    this.pending.shift();
+    if (item.command) item.command.reply = reply;
+    switch (item.kind) {
+      case 'helo':
+        this.onHeloReply(item, reply, lines);
+        break;
+      case 'mail':
+        if (item.tx?.record.mailFrom) item.tx.record.mailFrom.reply = reply;
+        if (item.tx && !isPositive(reply)) item.tx.mailRefused = true;
+        break;
+      case 'rcpt':
+        if (item.recipient) {
+          item.recipient.reply = reply;
+          item.recipient.accepted = isPositive(reply);
+        }
+        break;
+      case 'data':
+        if (reply.code >= 300 && reply.code < 400) this.beginDataMode(item);
+        else if (item.tx) item.tx.dataRefused = true;
+        break;
+      case 'data-end':
+        item.tx?.setFinalReply(reply);
+        break;
+      case 'bdat':
+        if (item.tx && isFailure(reply)) item.tx.dataRefused = true;
+        if (item.lastChunk) item.tx?.setFinalReply(reply);
+        break;
+      case 'auth':
+        if (item.sasl) {
+          item.sasl.attempt.reply = reply;
+          item.sasl.attempt.success = isPositive(reply);
+        }
+        this.saslResponseExpected = false;
+        break;
+      case 'starttls':
+        if (reply.code === 220) this.startTls(at);
+        break;
+      default:
+        break;
+    }
+    this.releaseGate(item);
+  }
+
+  private releaseGate(item: PendingReply<M>): void {
+    if (this.gate !== item) return;
+    this.gate = null;
+    this.releaseHeld();
+  }
+
+  private onHeloReply(item: PendingReply<M>, reply: Reply, lines: ReplyLine[]): void {
+    const command = item.command;
+    if (!command) return;
+    const accepted = isPositive(reply);
+    if (accepted || this.helo === null || !isPositive(this.helo.reply)) {
+      this.helo = { verb: command.verb, name: command.arg.trim(), reply };
+    }
+    if (!accepted) return;
+    if (command.verb !== 'HELO') {
+      this.extensions = lines.slice(1).map((l) => l.text);
+      this.tls.offered = this.extensions.some((e) => /^STARTTLS\b/i.test(e));
+    }
+    // An accepted greeting resets the envelope (RFC 5321 §4.1.4).
+    if (item.tx && item.tx === this.current) this.endCurrent('helo');
+    else item.tx?.end('helo');
+  }
+
+  private beginDataMode(item: PendingReply<M>): void {
+    const tx = item.tx && !item.tx.dataEnded ? item.tx : this.newTransaction(item.command?.ts ?? '', null);
+    tx.beginData('DATA');
+    this.dataTx = tx;
+    this.unstuffer = new DotUnstuffer();
+    this.clientMode = ClientMode.Data;
+  }
+
+  private startTls(at: PacketRef): void {
+    this.tls.started = true;
+    this.tls.at = this.ts(at);
+    this.serverTls = true;
+    this.clientMode = ClientMode.Tls;
+    // Bytes held at this point were sent before the server's 220 reached the capture point.
+    for (const input of this.held) {
+      if (!('bytes' in input)) continue;
+      this.addAnomaly(
+        'starttls-injection',
+        input.at.packet,
+        `${input.bytes.length} bytes sent before the TLS handshake`,
+      );
+      this.emit(Direction.ClientToServer, 'line', input.at, input.bytes, input.bytes.length);
+    }
+    this.held = [];
+    this.heldBytes = 0;
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------
+
+  private emitBody(buf: Buffer, start: number, end: number, at: PacketRef): void {
+    if (!this.opts.dialogue) return;
+    let pos = start;
+    while (pos < end) {
+      const next = this.bodyLines.feed(buf, pos, end);
+      if (next < 0) return;
+      pos = next;
+      const line = this.bodyLines.line;
+      this.emit(Direction.ClientToServer, 'body', at, line, line.length);
+    }
+  }
+
+  private flushBodyLines(at: PacketRef): void {
+    const partial = this.bodyLines.flush();
+    if (partial && partial.length > 0)
+      this.emit(Direction.ClientToServer, 'body', at, partial, partial.length);
+  }
+
+  private emit(
+    dir: Direction,
+    kind: DialogueKind,
+    at: PacketRef,
+    bytes: Buffer | null,
+    length: number,
+  ): void {
+    const listener = this.opts.dialogue;
+    if (!listener) return;
+    listener(this.opts.id, {
+      dir,
+      kind,
+      ts: this.ts(at),
+      packet: at.packet,
+      bytes: bytes ? Buffer.from(bytes) : Buffer.alloc(0),
+      length,
+    });
+  }
+
+  private addAnomaly(code: string, packet: number, detail: string): void {
+    if (this.anomalies.length >= this.opts.limits.maxAnomalies) {
+      this.unlistedAnomalies++;
+      return;
+    }
+    this.anomalies.push({ code, packet, detail });
+  }
+
+  private ts(at: PacketRef): string {
+    return isoTime(at.tsSec, at.tsNsec, this.opts.info.tsDigits);
+  }
+
+  private state(reason: CloseReason, client: DirectionCounts, server: DirectionCounts): SessionState {
+    const { info } = this.opts;
+    if (!info.sawSyn && info.roleSource !== 'syn-ack') return 'midstream';
+    if (
+      client.gaps > 0 ||
+      server.gaps > 0 ||
+      reason === 'end-of-capture' ||
+      reason === 'idle' ||
+      reason === 'evicted'
+    ) {
+      return this.quitSent && reason !== 'evicted' && client.gaps === 0 && server.gaps === 0
+        ? 'complete'
+        : 'truncated';
+    }
+    if (reason === 'rst') return 'reset';
+    return 'complete';
+  }
+}

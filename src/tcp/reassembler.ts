@@ -1,0 +1,198 @@
+import { TcpFlag, type TcpSegment } from '../decode/tcp-segment.js';
+import {
+  Connection,
+  ConnectionTable,
+  connectionInfo,
+  DEFAULT_SERVER_PORTS,
+  decideRoles,
+  NO_ISN,
+} from './connection-table.js';
+import { HalfStream, type HalfStreamLimits } from './half-stream.js';
+import { type CloseReason, Direction, type PacketRef, type StreamFactory } from './stream.js';
+
+const SYN = TcpFlag.SYN;
+const ACK = TcpFlag.ACK;
+const RST = TcpFlag.RST;
+
+export interface TcpReassemblerOptions {
+  /** Cheap port filter run before any other work; default: every packet. */
+  isCandidate?: (srcPort: number, dstPort: number) => boolean;
+  /** Ports that mark the server side when no handshake was seen; default 25, 465, 587, 2525. */
+  serverPorts?: ReadonlySet<number>;
+  /** Out-of-order bytes held per direction before a gap is forced; default 4 MiB. */
+  maxBufferedBytesPerDirection?: number;
+  /** Open connections tracked at once; past it the least recently active is evicted. Default 100,000. */
+  maxConnections?: number;
+  /** Capture seconds without a packet after which a connection is closed; default 600. */
+  idleTimeoutSec?: number;
+  /** Delivered bytes kept per direction to check retransmissions against; default 32 KiB, 0 = off. */
+  overlapCheckBytes?: number;
+}
+
+export const REASSEMBLER_DEFAULTS = {
+  maxBufferedBytesPerDirection: 4 * 1024 * 1024,
+  maxConnections: 100_000,
+  idleTimeoutSec: 600,
+  overlapCheckBytes: 32 * 1024,
+} as const;
+
+const acceptAll = (): boolean => true;
+
+/**
+ * Turns TCP segments, in capture order, into per-connection ordered byte streams (gopacket's
+ * assembler): a StreamFactory makes one handler per connection and receives data, gaps,
+ * anomalies and one close, both directions interleaved in capture order.
+ */
+export class TcpReassembler {
+  private readonly factory: StreamFactory;
+  private readonly isCandidate: (srcPort: number, dstPort: number) => boolean;
+  private readonly serverPorts: ReadonlySet<number>;
+  private readonly maxConnections: number;
+  private readonly idleTimeoutSec: number;
+  private readonly limits: HalfStreamLimits;
+  private readonly table = new ConnectionTable();
+  /** The current packet, reused for every push (see StreamHandler: `at` is valid during a call). */
+  private readonly cur: PacketRef = { packet: 0, tsSec: 0, tsNsec: 0 };
+  private nowSec = -Infinity;
+  private nextSweepSec = -Infinity;
+
+  constructor(factory: StreamFactory, options: TcpReassemblerOptions = {}) {
+    this.factory = factory;
+    this.isCandidate = options.isCandidate ?? acceptAll;
+    this.serverPorts = options.serverPorts ?? DEFAULT_SERVER_PORTS;
+    this.maxConnections = Math.max(1, options.maxConnections ?? REASSEMBLER_DEFAULTS.maxConnections);
+    this.idleTimeoutSec = options.idleTimeoutSec ?? REASSEMBLER_DEFAULTS.idleTimeoutSec;
+    this.limits = {
+      maxBuffered: options.maxBufferedBytesPerDirection ?? REASSEMBLER_DEFAULTS.maxBufferedBytesPerDirection,
+      overlapCheckBytes: options.overlapCheckBytes ?? REASSEMBLER_DEFAULTS.overlapCheckBytes,
+    };
+  }
+
+  /** Connections in the table, tombstones of closed ones included. */
+  get connectionCount(): number {
+    return this.table.size;
+  }
+
+  push(seg: TcpSegment): void {
+    if (!this.isCandidate(seg.srcPort, seg.dstPort)) return;
+    const now = seg.tsSec;
+    if (now > this.nowSec) {
+      this.nowSec = now;
+      // Idle connections are swept at most once per capture second, never per packet.
+      if (now >= this.nextSweepSec) {
+        this.nextSweepSec = now + 1;
+        this.table.expire(now, this.idleTimeoutSec, this.onIdle);
+      }
+    }
+    const cur = this.cur;
+    cur.packet = seg.packet;
+    cur.tsSec = seg.tsSec;
+    cur.tsNsec = seg.tsNsec;
+
+    const table = this.table;
+    const key = table.keyOf(seg);
+    const srcIsLow = table.srcIsLow;
+    const flags = seg.flags;
+    let conn = table.get(key);
+    if (conn === undefined) {
+      // A bare ACK, FIN or RST of an unknown connection carries nothing to report.
+      if ((flags & SYN) === 0 && seg.payload.length === 0 && seg.missingPayload === 0) return;
+      conn = this.open(key, seg, srcIsLow);
+    } else if (
+      (flags & (SYN | ACK)) === SYN &&
+      !(seg.seq === conn.clientIsn && srcIsLow === conn.lowIsClient)
+    ) {
+      // A SYN with a new ISN: the 4-tuple is being reused (TIME_WAIT, or a connection we lost).
+      this.replaced(conn);
+      conn = this.open(key, seg, srcIsLow);
+    } else {
+      table.touch(conn);
+      conn.lastSec = now;
+      const last = conn.last;
+      last.packet = seg.packet;
+      last.tsSec = seg.tsSec;
+      last.tsNsec = seg.tsNsec;
+    }
+
+    const halves = conn.halves;
+    if (halves === null) return; // declined by the factory, or closed
+    const dir = srcIsLow === conn.lowIsClient ? Direction.ClientToServer : Direction.ServerToClient;
+    const half = halves[dir];
+    const peer = halves[1 - dir];
+    // The ACK first: bytes of the peer it proves lost come before this packet's own data.
+    if ((flags & (ACK | RST)) === ACK) peer.acked(seg.ack, cur);
+    half.segment(seg.seq, flags, seg.payload, seg.missingPayload, cur);
+    if ((flags & RST) !== 0) this.close(conn, 'rst', cur);
+    else if (half.ended && peer.ended) this.close(conn, 'fin', cur);
+  }
+
+  /** End of capture: every connection delivers what it holds (after gaps) and closes. */
+  finish(): void {
+    this.table.drain((conn) => {
+      if (conn.halves !== null) this.close(conn, 'end-of-capture', conn.last);
+    });
+  }
+
+  private open(key: string, seg: TcpSegment, srcIsLow: boolean): Connection {
+    if (this.table.size >= this.maxConnections) this.evictOldest();
+    const roles = decideRoles(seg, this.serverPorts);
+    const handler = this.factory.open(connectionInfo(seg, roles));
+    const isn = roles.roleSource === 'syn' ? seg.seq : NO_ISN;
+    const conn = new Connection(key, srcIsLow === roles.srcIsClient, handler, isn, this.cur);
+    if (handler !== null) {
+      conn.halves = [
+        new HalfStream(handler, Direction.ClientToServer, this.limits),
+        new HalfStream(handler, Direction.ServerToClient, this.limits),
+      ];
+    }
+    this.table.add(conn);
+    return conn;
+  }
+
+  /** The old connection on a reused 4-tuple ends before the new one starts. */
+  private replaced(conn: Connection): void {
+    this.table.remove(conn);
+    const halves = conn.halves;
+    if (halves === null) return;
+    const finished = halves[0].ended || halves[1].ended || halves[0].finSeq !== -1 || halves[1].finSeq !== -1;
+    if (!finished) {
+      conn.handler!.anomaly(
+        'syn-on-open-connection',
+        this.cur.packet,
+        `a SYN with a new initial sequence number reused the 4-tuple of this open connection`,
+      );
+    }
+    this.close(conn, finished ? 'fin' : 'evicted', conn.last);
+  }
+
+  private evictOldest(): void {
+    const conn = this.table.oldest;
+    if (conn === null) return;
+    this.table.remove(conn);
+    if (conn.halves === null) return; // a tombstone or a declined connection: nothing to tell
+    conn.handler!.anomaly(
+      'connection-cap',
+      this.cur.packet,
+      `more than ${this.maxConnections} connections: this least recently active one was closed`,
+    );
+    this.close(conn, 'evicted', conn.last);
+  }
+
+  private readonly onIdle = (conn: Connection): void => {
+    if (conn.halves !== null) this.close(conn, 'idle', conn.last);
+  };
+
+  /** Flushes both directions, calls close once, and leaves a tombstone (if still in the table). */
+  private close(conn: Connection, reason: CloseReason, at: PacketRef): void {
+    const halves = conn.halves;
+    const handler = conn.handler;
+    if (halves === null || handler === null) return;
+    conn.halves = null;
+    conn.handler = null;
+    halves[0].flush(at);
+    halves[1].flush(at);
+    handler.close(reason, [halves[0].counts, halves[1].counts], at);
+    halves[0].release();
+    halves[1].release();
+  }
+}
