@@ -112,9 +112,9 @@ function buildProgram(): Command {
       const wanted = options.session ? new Set(options.session.map((id) => id.toUpperCase())) : null;
       const dialogue = (id: string, event: DialogueEvent): void => {
         if (wanted && !wanted.has(id)) return;
-        let list = events.get(id);
-        if (!list) events.set(id, (list = []));
-        list.push(event);
+        const list = events.get(id);
+        if (list) list.push(event);
+        else events.set(id, [event]);
       };
       const { sessions } = await analyse(files, options, { dialogue });
       const colour = stdoutColour(options);
