@@ -125,7 +125,7 @@ function buildProgram(): Command {
     });
 
   withCommonOptions(
-    program.command('json').description('sessions as JSON (the contract in docs/json-schema.md)'),
+    program.command('json').description('sessions as JSON (the schema is in the README)'),
   )
     .option('--ndjson', 'one session per line, as each session ends')
     .action(async (files: string[], options: CommonOptions & { ndjson?: boolean }) => {

@@ -413,7 +413,6 @@ export class SmtpSession<M> implements StreamHandler {
     const { verb, arg } = parseCommandLine(text);
     const command: Command = { ts: this.ts(at), packet: at.packet, verb, arg, reply: null };
     this.commands.push(command);
-    this.current?.touch(command.ts);
     this.dispatchCommand(command, at);
   }
 
@@ -441,6 +440,7 @@ export class SmtpSession<M> implements StreamHandler {
         const path = parsePathArgument(arg, 'TO');
         this.checkPath(path, at);
         const tx = this.openTransaction(command.ts);
+        tx.touch(command.ts);
         const recipient: Recipient = {
           address: path.address,
           params: path.params,

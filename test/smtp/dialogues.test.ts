@@ -239,3 +239,22 @@ describe('whole pipeline on writer-built dialogues', () => {
     assert.equal(sessions[0].transactions[0].data?.sha256, sha256(MESSAGE));
   });
 });
+
+describe('library API', () => {
+  it('analyse() yields each session of a capture as an async iterable', async () => {
+    const { analyse } = await import('../../src/index.js');
+    const ids: string[] = [];
+    const statuses: string[] = [];
+    for await (const session of analyse([
+      new URL('../../fixtures/real/31-concurrent-sessions.pcap', import.meta.url).pathname,
+    ])) {
+      ids.push(session.id);
+      statuses.push(...session.transactions.map((t) => t.status));
+    }
+    assert.deepEqual(
+      ids.slice().sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))),
+      Array.from({ length: 12 }, (_, i) => `S${i + 1}`),
+    );
+    assert.deepEqual(statuses, new Array(12).fill('delivered'));
+  });
+});

@@ -1,0 +1,124 @@
+/** The command line as a user runs it: exit codes, messages on stderr, and what reaches stdout. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+const ROOT = join(import.meta.dirname, '../..');
+const DEMO = join(ROOT, 'fixtures/exim-telnet.pcap');
+
+function run(args: string[], env: Record<string, string> = {}) {
+  // The outcome must not depend on the colour settings of whoever runs the tests.
+  const { NO_COLOR: _n, FORCE_COLOR: _f, ...inherited } = process.env;
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...inherited, ...env },
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const ESC = '\u001b';
+
+describe('smtpcap command line', () => {
+  it('prints the sessions table by default, with no colour when piped', () => {
+    const { code, stdout, stderr } = run([DEMO]);
+    assert.equal(code, 0, stderr);
+    assert.ok(stdout.includes('10.10.45.12:41736 → 10.10.171.90:25'));
+    assert.ok(stdout.includes('user@client.thm'));
+    assert.ok(stdout.includes('strategos@server.thm'));
+    assert.match(stdout, /│\s+148 │ delivered/);
+    assert.ok(stdout.includes('1 session, 1 transaction (1 delivered, 0 rejected, 0 aborted, 0 incomplete)'));
+    assert.ok(!stdout.includes(ESC));
+  });
+
+  it('json prints the contract, with the message hash', () => {
+    const { code, stdout } = run(['json', DEMO]);
+    assert.equal(code, 0);
+    const doc = JSON.parse(stdout);
+    assert.equal(doc.tool, 'smtpcap');
+    assert.equal(doc.inputs[0].packets, 46);
+    assert.equal(doc.sessions[0].id, 'S1');
+    assert.equal(
+      doc.sessions[0].transactions[0].data.sha256,
+      'c63090a8392760afa36f9a2f31b8a878375114ee8b45ae2f6606655dd845a7f7',
+    );
+  });
+
+  it('--ndjson prints one session per line', () => {
+    const { code, stdout } = run([
+      'json',
+      '--ndjson',
+      join(ROOT, 'fixtures/real/28-relay-postfix-to-aiosmtpd.pcap'),
+    ]);
+    assert.equal(code, 0);
+    const lines = stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 2);
+    assert.deepEqual(
+      lines.map((l) => JSON.parse(l).transactions[0].status),
+      ['delivered', 'delivered'],
+    );
+  });
+
+  it('transcript colours client red and server blue only when asked', () => {
+    const coloured = run(['transcript', '--color', DEMO]);
+    assert.equal(coloured.code, 0);
+    assert.ok(coloured.stdout.includes(`${ESC}[31mC:`), 'client in red');
+    assert.ok(coloured.stdout.includes(`${ESC}[34mS:`), 'server in blue');
+    const plain = run(['transcript', DEMO], { FORCE_COLOR: '1', NO_COLOR: '1' });
+    assert.ok(!plain.stdout.includes(ESC), 'NO_COLOR wins over FORCE_COLOR');
+    assert.ok(plain.stdout.includes('C: MAIL FROM: <user@client.thm>'));
+  });
+
+  it('--session selects sessions', () => {
+    const { stdout } = run([
+      'json',
+      '--session',
+      's2',
+      join(ROOT, 'fixtures/real/28-relay-postfix-to-aiosmtpd.pcap'),
+    ]);
+    const doc = JSON.parse(stdout);
+    assert.deepEqual(
+      doc.sessions.map((s: { id: string }) => s.id),
+      ['S2'],
+    );
+  });
+
+  it('exits 1 naming the file when it is missing, empty or not a capture', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtpcap-cli-'));
+    const empty = join(dir, 'empty.pcap');
+    const text = join(dir, 'notes.txt');
+    writeFileSync(empty, '');
+    writeFileSync(text, 'hello, this is not a capture\n');
+    for (const [file, reason] of [
+      [join(dir, 'missing.pcap'), 'no such file'],
+      [empty, 'empty file'],
+      [text, 'not a pcap or pcapng capture'],
+    ]) {
+      const { code, stdout, stderr } = run([file]);
+      assert.equal(code, 1, `${file}: ${stderr}`);
+      assert.equal(stdout, '');
+      assert.equal(stderr.trimEnd().split('\n').length, 1, 'one line');
+      assert.ok(stderr.includes(file) && stderr.includes(reason), stderr);
+    }
+  });
+
+  it('exits 2 with the usage line on an unknown option', () => {
+    const { code, stderr } = run(['json', '--frobnicate', DEMO]);
+    assert.equal(code, 2);
+    assert.match(stderr, /unknown option '--frobnicate'/);
+  });
+
+  it('warns with file, packet and offset on a truncated capture, and still reports', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtpcap-cli-'));
+    const cut = join(dir, 'cut.pcap');
+    const full = readFileSync(DEMO);
+    writeFileSync(cut, full.subarray(0, full.length - 5));
+    const { code, stdout, stderr } = run([cut]);
+    assert.equal(code, 0);
+    assert.match(stderr, /cut\.pcap: packet 46 at byte offset \d+: truncated record/);
+    assert.ok(stdout.includes('delivered'));
+  });
+});
