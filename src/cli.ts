@@ -124,9 +124,7 @@ function buildProgram(): Command {
       await write(parts.join('\n'));
     });
 
-  withCommonOptions(
-    program.command('json').description('sessions as JSON (the schema is in the README)'),
-  )
+  withCommonOptions(program.command('json').description('sessions as JSON (the schema is in the README)'))
     .option('--ndjson', 'one session per line, as each session ends')
     .action(async (files: string[], options: CommonOptions & { ndjson?: boolean }) => {
       if (options.ndjson) {
