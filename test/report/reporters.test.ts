@@ -158,7 +158,7 @@ function hostileSession(): Session {
     anomalies: [{ code: HOSTILE, packet: 3, detail: HOSTILE }],
     transactions: [
       tx({
-        mailFrom: { address: HOSTILE, params: {} },
+        mailFrom: { address: HOSTILE, params: {}, reply: null },
         rcptTo: [
           { address: HOSTILE, params: {}, reply: reply(250), accepted: true },
           { address: `x${HOSTILE}`, params: {}, reply: reply(550, HOSTILE), accepted: false },
