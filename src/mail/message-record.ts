@@ -63,4 +63,17 @@ export interface MessageRecord {
   emails: string[];
   domains: string[];
   anomalies: string[];
+  /** Additions to DESIGN.md's schema. Authentication-Results values, top first. */
+  authenticationResults?: string[];
+  /** Header values as sent (unfolded), beside the decoded ones; null when the header is absent. */
+  raw?: RawHeaders;
+}
+
+export interface RawHeaders {
+  from: string | null;
+  sender: string | null;
+  replyTo: string | null;
+  to: string | null;
+  cc: string | null;
+  subject: string | null;
 }

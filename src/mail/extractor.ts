@@ -1,0 +1,426 @@
+/**
+ * `smtpcap extract`: .eml files, decoded attachments, index.json/.csv and an optional mboxrd file.
+ *
+ * Lifecycle: `new Extractor(options)` prepares DIR; its `sinkFactory` goes to the SMTP layer, so
+ * each message streams to a temporary file in DIR (and its attachments, decoded, beside it) while
+ * it is parsed; `addSession(record)`, once the record's messages are ready, keeps or deletes each
+ * transaction's files by status and filter and gives them their final names; `close()` writes the
+ * index files and removes what is left of the temporary directory.
+ *
+ * Every file is created with O_EXCL | O_NOFOLLOW and every directory by us, so nothing placed in
+ * DIR beforehand (a symlink above all) is followed or overwritten; final names are hard links from
+ * the temporary files, which fail rather than replace an existing entry.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmdirSync,
+  unlinkSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { SessionRecord, Transaction, TransactionStatus } from '../smtp/records.js';
+import type { MessageSink, MessageSinkFactory } from '../smtp/transaction-builder.js';
+import { MboxWriter, writeAll } from './mbox.js';
+import { type MessageLimits, MessageParserSink, resolveLimits } from './message-parser-sink.js';
+import type { MessageRecord } from './message-record.js';
+import { isInlineText, type PartInfo, type PartWriter } from './mime-scanner.js';
+import { MAX_NAME_BYTES, safeFileName, shorten, subjectSlug, withSuffix } from './safe-name.js';
+
+export interface ExtractorOptions {
+  /** Output directory; created when missing. */
+  dir: string;
+  /** Write into an existing non-empty DIR (and replace an existing mbox file). */
+  force?: boolean;
+  /** Keep rejected, aborted and incomplete messages too (marked in names and index). */
+  all?: boolean;
+  /** mboxrd file to write the kept messages to. */
+  mbox?: string;
+  /** The CLI's shared filters (--session, --from, --to, --subject, --since/--until). */
+  filter?: (session: SessionRecord<MessageRecord>, transaction: Transaction<MessageRecord>) => boolean;
+  limits?: Partial<MessageLimits>;
+}
+
+export interface ExtractedAttachment {
+  /** Relative to DIR. */
+  file: string;
+  filename: string | null;
+  contentType: string;
+  size: number;
+  sha256: string;
+}
+
+export interface ExtractedMessage {
+  /** Relative to DIR. */
+  file: string;
+  sessionId: string;
+  transactionIndex: number;
+  status: TransactionStatus;
+  /** Capture time the transaction began. */
+  start: string;
+  client: string;
+  server: string;
+  mailFrom: string | null;
+  rcptTo: string[];
+  accepted: string[];
+  subject: string | null;
+  from: string | null;
+  date: string | null;
+  messageId: string | null;
+  size: number;
+  sha256: string;
+  attachments: ExtractedAttachment[];
+}
+
+export class ExtractError extends Error {}
+
+const O_CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+const FILE_BUFFER = 64 * 1024;
+/** Bytes of a message file name before `.eml`, leaving room for a collision suffix. */
+const MAX_STEM_BYTES = 120;
+
+/** A file we create and append to synchronously through a small buffer (bounded memory, no backlog). */
+class NewFile implements PartWriter {
+  private fd: number;
+  private buffer = Buffer.allocUnsafe(FILE_BUFFER);
+  private length = 0;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, O_CREATE_NEW, 0o644);
+  }
+
+  write(bytes: Buffer): void {
+    if (this.fd < 0) return;
+    if (this.length + bytes.length > this.buffer.length) {
+      this.flush();
+      if (bytes.length >= this.buffer.length) {
+        writeAll(this.fd, bytes);
+        return;
+      }
+    }
+    bytes.copy(this.buffer, this.length);
+    this.length += bytes.length;
+  }
+
+  end(): void {
+    if (this.fd < 0) return;
+    this.flush();
+    closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private flush(): void {
+    if (this.length === 0) return;
+    writeAll(this.fd, this.buffer.subarray(0, this.length));
+    this.length = 0;
+  }
+}
+
+interface Pending {
+  eml: NewFile;
+  parts: Map<string, NewFile>;
+}
+
+/** Parses the message and tees its raw bytes (and decoded attachments) to temporary files. */
+class ExtractingSink implements MessageSink<MessageRecord> {
+  constructor(
+    private readonly parser: MessageParserSink,
+    private readonly pending: Pending,
+  ) {}
+
+  write(bytes: Buffer): void {
+    this.pending.eml.write(bytes);
+    this.parser.write(bytes);
+  }
+
+  gap(length: number): void {
+    this.parser.gap(length);
+  }
+
+  end(): Promise<MessageRecord> {
+    this.pending.eml.end();
+    return this.parser.end();
+  }
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
+}
+
+/** Creates a directory, or accepts an existing real directory (never a symlink to one). */
+function ensureOwnDir(path: string): void {
+  try {
+    mkdirSync(path, { mode: 0o755 });
+  } catch (error) {
+    if (!isErrno(error, 'EEXIST')) throw error;
+    const stat = lstatSync(path);
+    if (stat.isSymbolicLink() || !stat.isDirectory()) {
+      throw new ExtractError(`${path} exists and is not a directory we can write into safely`);
+    }
+  }
+}
+
+/** Hard-links `from` to the first free `name`, `name (2)`, ... in `dir`; returns the name used. */
+function linkUnique(from: string, dir: string, name: string): string {
+  for (let n = 1; ; n++) {
+    const candidate = withSuffix(name, n);
+    try {
+      linkSync(from, join(dir, candidate));
+      return candidate;
+    } catch (error) {
+      if (!isErrno(error, 'EEXIST')) throw error;
+    }
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone: nothing to clean.
+  }
+}
+
+/** Opens a file of ours for a fresh write, replacing (never following) an old one when forced. */
+function createFile(path: string, force: boolean): number {
+  if (force) unlinkQuietly(path);
+  try {
+    return openSync(path, O_CREATE_NEW, 0o644);
+  } catch (error) {
+    if (isErrno(error, 'EEXIST')) throw new ExtractError(`${path} exists (use --force to replace it)`);
+    throw error;
+  }
+}
+
+export class Extractor {
+  readonly dir: string;
+  readonly messages: ExtractedMessage[] = [];
+  private readonly tempDir: string;
+  /** Messages streamed to temporary files whose session has not been filed yet. */
+  private readonly pending = new Map<Transaction<MessageRecord>, Pending>();
+  private readonly limits: MessageLimits;
+  private readonly mbox: MboxWriter | null = null;
+  private readonly mboxFd: number = -1;
+  private counter = 0;
+  private closed = false;
+
+  constructor(private readonly options: ExtractorOptions) {
+    this.dir = options.dir;
+    this.limits = resolveLimits(options.limits ?? {});
+    mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+    if (!lstatSync(this.dir).isDirectory() && !options.force)
+      throw new ExtractError(`${this.dir} is not a directory`);
+    if (readdirSync(this.dir).length > 0 && !options.force) {
+      throw new ExtractError(`${this.dir} is not empty (use --force to write into it)`);
+    }
+    this.tempDir = join(this.dir, `.smtpcap-partial-${process.pid}-${randomBytes(4).toString('hex')}`);
+    mkdirSync(this.tempDir, { mode: 0o700 });
+    if (options.mbox) {
+      this.mboxFd = createFile(options.mbox, options.force ?? false);
+      this.mbox = new MboxWriter(this.mboxFd);
+    }
+  }
+
+  /** The sink factory to hand to the SMTP layer (in place of createMessageParserSink). */
+  readonly sinkFactory: MessageSinkFactory<MessageRecord> = (transaction) => {
+    const id = ++this.counter;
+    const pending: Pending = { eml: new NewFile(join(this.tempDir, `m${id}.eml`)), parts: new Map() };
+    this.pending.set(transaction, pending);
+    const onPart = (part: PartInfo): PartWriter | null => {
+      if (isInlineText(part) || pending.parts.has(part.path)) return null;
+      const file = new NewFile(join(this.tempDir, `m${id}-p${part.path}`));
+      pending.parts.set(part.path, file);
+      return file;
+    };
+    return new ExtractingSink(new MessageParserSink(this.limits, onPart), pending);
+  };
+
+  /** Files one finished session's messages; call once its `ready` promise has settled. */
+  addSession(session: SessionRecord<MessageRecord>): void {
+    for (const transaction of session.transactions) {
+      const pending = this.pending.get(transaction);
+      if (!pending) continue;
+      this.pending.delete(transaction);
+      try {
+        if (this.keeps(session, transaction)) {
+          closePending(pending);
+          this.file(session, transaction, pending);
+        }
+      } finally {
+        discardPending(pending);
+      }
+    }
+  }
+
+  /** Writes index.json and index.csv and removes the temporary directory; returns what was kept. */
+  close(): ExtractedMessage[] {
+    if (this.closed) return this.messages;
+    this.closed = true;
+    const force = this.options.force ?? false;
+    const json = createFile(join(this.dir, 'index.json'), force);
+    writeAll(json, Buffer.from(`${JSON.stringify({ messages: this.messages }, null, 2)}\n`));
+    closeSync(json);
+    const csv = createFile(join(this.dir, 'index.csv'), force);
+    writeAll(csv, Buffer.from(indexCsv(this.messages)));
+    closeSync(csv);
+    if (this.mboxFd >= 0) closeSync(this.mboxFd);
+    // Messages whose session never reached addSession are not filed: their files go.
+    for (const pending of this.pending.values()) discardPending(pending);
+    this.pending.clear();
+    rmdirSync(this.tempDir);
+    return this.messages;
+  }
+
+  private keeps(session: SessionRecord<MessageRecord>, transaction: Transaction<MessageRecord>): boolean {
+    if (!this.options.all && transaction.status !== 'delivered') return false;
+    return this.options.filter?.(session, transaction) ?? true;
+  }
+
+  private file(
+    session: SessionRecord<MessageRecord>,
+    transaction: Transaction<MessageRecord>,
+    pending: Pending,
+  ): void {
+    const message = transaction.message;
+    const status = transaction.status === 'delivered' ? '' : `-${transaction.status}`;
+    const stem = shorten(
+      `${session.id}-${transaction.index}${status}-${subjectSlug(message?.subject ?? null)}`,
+      MAX_STEM_BYTES,
+    );
+    const file = linkUnique(pending.eml.path, this.dir, safeFileName(`${stem}.eml`, 'message.eml'));
+    const fileStem = file.slice(0, -'.eml'.length);
+    const attachments: ExtractedAttachment[] = [];
+    for (const attachment of message?.attachments ?? []) {
+      const temp = pending.parts.get(attachment.path);
+      if (!temp) continue;
+      const root = join(this.dir, 'attachments');
+      ensureOwnDir(root);
+      const dir = join(root, fileStem);
+      ensureOwnDir(dir);
+      const name = linkUnique(
+        temp.path,
+        dir,
+        safeFileName(attachment.filename, `part-${attachment.path}`, MAX_NAME_BYTES),
+      );
+      attachments.push({
+        file: join('attachments', fileStem, name),
+        filename: attachment.filename,
+        contentType: attachment.contentType,
+        size: attachment.size,
+        sha256: attachment.sha256,
+      });
+    }
+    if (this.mbox) {
+      const path = join(this.dir, file);
+      this.mbox.append(transaction.mailFrom?.address ?? null, new Date(transaction.start), (write) =>
+        pumpFile(path, write),
+      );
+    }
+    this.messages.push({
+      file,
+      sessionId: session.id,
+      transactionIndex: transaction.index,
+      status: transaction.status,
+      start: transaction.start,
+      client: endpoint(session.client),
+      server: endpoint(session.server),
+      mailFrom: transaction.mailFrom?.address ?? null,
+      rcptTo: transaction.rcptTo.map((r) => r.address),
+      accepted: transaction.rcptTo.filter((r) => r.accepted).map((r) => r.address),
+      subject: message?.subject ?? null,
+      from: message?.from ?? null,
+      date: message?.date?.raw ?? null,
+      messageId: message?.messageId ?? null,
+      size: transaction.data?.size ?? 0,
+      sha256: transaction.data?.sha256 ?? '',
+      attachments,
+    });
+  }
+}
+
+function closePending(pending: Pending): void {
+  pending.eml.end();
+  for (const part of pending.parts.values()) part.end();
+}
+
+function discardPending(pending: Pending): void {
+  closePending(pending);
+  unlinkQuietly(pending.eml.path);
+  for (const part of pending.parts.values()) unlinkQuietly(part.path);
+}
+
+function endpoint(e: { ip: string; port: number }): string {
+  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+}
+
+/** Streams a file we wrote through `write` in fixed pieces. */
+function pumpFile(path: string, write: (bytes: Buffer) => void): void {
+  const fd = openSync(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+  try {
+    const buffer = Buffer.allocUnsafe(FILE_BUFFER);
+    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) write(buffer.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const CSV_COLUMNS = [
+  'file',
+  'session',
+  'transaction',
+  'status',
+  'start',
+  'client',
+  'server',
+  'mail_from',
+  'rcpt_to',
+  'subject',
+  'from',
+  'date',
+  'message_id',
+  'size',
+  'sha256',
+  'attachments',
+];
+
+/** RFC 4180 field; a leading = + - @ is defused so a spreadsheet never runs message text as a formula. */
+export function csvField(value: string | number | null): string {
+  let text = value === null ? '' : String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function indexCsv(messages: ExtractedMessage[]): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const m of messages) {
+    lines.push(
+      [
+        m.file,
+        m.sessionId,
+        m.transactionIndex,
+        m.status,
+        m.start,
+        m.client,
+        m.server,
+        m.mailFrom,
+        m.rcptTo.join(' '),
+        m.subject,
+        m.from,
+        m.date,
+        m.messageId,
+        m.size,
+        m.sha256,
+        m.attachments.map((a) => a.file).join(' '),
+      ]
+        .map(csvField)
+        .join(','),
+    );
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}

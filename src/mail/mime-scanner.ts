@@ -1,0 +1,454 @@
+/**
+ * Our own streaming MIME walker, synchronous and byte-exact: mailparser gives neither per-part
+ * hashes of the decoded bytes of every part nor any word on a missing close boundary, and it
+ * decodes attachment bodies we would then decode again. The scanner follows the boundaries the
+ * way mailparser's splitter does (so part paths are the same), decodes and hashes every leaf
+ * part, flags structural anomalies, and forwards to mailparser only what it needs: every header
+ * block and boundary line, and the bodies of inline text parts.
+ */
+import { createHash } from 'node:crypto';
+import { parseStructured } from './header-values.js';
+import { createTransferDecoder, type TransferDecoder } from './transfer-decoders.js';
+
+export interface PartInfo {
+  /** IMAP-style position: "1" for a single-part message, "2.1" for a nested one. */
+  path: string;
+  contentType: string;
+  charset: string | null;
+  encoding: string | null;
+  disposition: string | null;
+  /** From the part's own headers (RFC 2231 decoded, RFC 2047 not); mailparser's decoding wins later. */
+  filename: string | null;
+}
+
+export interface ScannedPart extends PartInfo {
+  size: number;
+  md5: string;
+  sha1: string;
+  sha256: string;
+  /** The body went to mailparser (inline text); everything else mailparser sees as an attachment. */
+  forwarded: boolean;
+}
+
+export interface PartWriter {
+  write(bytes: Buffer): void;
+  end(): void;
+}
+
+export interface MimeScannerOptions {
+  maxBytes: number;
+  maxDepth: number;
+  maxParts: number;
+  /** Raw bytes mailparser should see, in order (views: copy what you keep). */
+  forward: (bytes: Buffer) => void;
+  /** Receives each leaf part's decoded bytes, e.g. to write attachments to disk. */
+  onPart?: (part: PartInfo) => PartWriter | null;
+}
+
+export const MIME_ANOMALIES = {
+  missingCloseBoundary: 'missing-close-boundary',
+  innerBoundaryEqualsOuter: 'inner-boundary-equals-outer',
+  multipartWithoutBoundary: 'multipart-without-boundary',
+  depthLimit: 'mime-depth-limit',
+  partsLimit: 'mime-parts-limit',
+  sizeLimit: 'mime-size-limit',
+  headerTooLong: 'mime-header-too-long',
+  gap: 'gap-in-message',
+} as const;
+
+/** Types mailparser keeps as message text when inline; everything else is an attachment to it. */
+const TEXT_TYPES = new Set(['text/plain', 'text/html', 'message/delivery-status']);
+const LF = 0x0a;
+const CR = 0x0d;
+const DASH = 0x2d;
+/** What a delimiter line may carry besides its boundary: "--", "--", blanks (as mailsplit), CRs, LF. */
+const DELIMITER_OVERHEAD = 2 + 2 + 998 + 4;
+/** Largest header block of one part we keep for parsing; the rest is flagged and ignored. */
+const MAX_HEADER_BYTES = 256 * 1024;
+const CRLF = Buffer.from('\r\n');
+const BARE_LF = Buffer.from('\n');
+
+interface Frame {
+  boundary: Buffer;
+  path: string;
+  children: number;
+  digest: boolean;
+}
+
+enum Mode {
+  Header,
+  Leaf,
+  /** Preamble or epilogue of a multipart: nothing kept. */
+  Container,
+  Stopped,
+}
+
+class Leaf {
+  private readonly md5 = createHash('md5');
+  private readonly sha1 = createHash('sha1');
+  private readonly sha256 = createHash('sha256');
+  private size = 0;
+  private readonly decoder: TransferDecoder;
+  /** The line break after the last body line, held back: before a boundary it is the boundary's. */
+  private pendingEol: Buffer | null = null;
+
+  constructor(
+    readonly info: PartInfo,
+    readonly forwarded: boolean,
+    private readonly writer: PartWriter | null,
+  ) {
+    this.decoder = createTransferDecoder(info.encoding, (bytes) => this.decoded(bytes));
+  }
+
+  private decoded(bytes: Buffer): void {
+    this.size += bytes.length;
+    this.md5.update(bytes);
+    this.sha1.update(bytes);
+    this.sha256.update(bytes);
+    this.writer?.write(bytes);
+  }
+
+  flushPendingEol(): void {
+    if (this.pendingEol) this.decoder.write(this.pendingEol);
+    this.pendingEol = null;
+  }
+
+  /** Body bytes; a range ending in a line break keeps that break pending. */
+  body(bytes: Buffer, endsLine: boolean): void {
+    this.flushPendingEol();
+    if (!endsLine) {
+      this.decoder.write(bytes);
+      return;
+    }
+    const crlf = bytes.length >= 2 && bytes[bytes.length - 2] === CR;
+    this.decoder.write(bytes.subarray(0, bytes.length - (crlf ? 2 : 1)));
+    this.pendingEol = crlf ? CRLF : BARE_LF;
+  }
+
+  finish(keepPendingEol: boolean): ScannedPart {
+    if (keepPendingEol) this.flushPendingEol();
+    this.decoder.end();
+    this.writer?.end();
+    return {
+      ...this.info,
+      size: this.size,
+      md5: this.md5.digest('hex'),
+      sha1: this.sha1.digest('hex'),
+      sha256: this.sha256.digest('hex'),
+      forwarded: this.forwarded,
+    };
+  }
+}
+
+export class MimeScanner {
+  readonly parts: ScannedPart[] = [];
+  readonly anomalies = new Set<string>();
+  private readonly frames: Frame[] = [];
+  private mode = Mode.Header;
+  private seen = 0;
+  private leaf: Leaf | null = null;
+  /** Path and parent of the part whose headers are being read. */
+  private headerPath = '';
+  private headerParent: Frame | null = null;
+  private header: Buffer[] = [];
+  private headerBytes = 0;
+  /** Pieces of a line whose end has not arrived yet (copies). */
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
+  /** The current line's start was already passed on, so it can no longer be a boundary. */
+  private midLine = false;
+  private maxBoundary = 0;
+  private leavesStarted = 0;
+
+  constructor(private readonly options: MimeScannerOptions) {}
+
+  write(input: Buffer): void {
+    if (this.mode === Mode.Stopped || input.length === 0) return;
+    let bytes = input;
+    const room = this.options.maxBytes - this.seen;
+    if (bytes.length > room) bytes = bytes.subarray(0, Math.max(0, room));
+    this.seen += bytes.length;
+    this.scan(bytes);
+    if (bytes.length < input.length) this.stop(MIME_ANOMALIES.sizeLimit);
+  }
+
+  gap(_length: number): void {
+    // The bytes around a hole do not join into one line; the part's hashes cover what was seen.
+    this.anomalies.add(MIME_ANOMALIES.gap);
+    this.carry = [];
+    this.carryBytes = 0;
+    this.midLine = false;
+    // A hole, not a boundary, follows the held line break: it is the body's.
+    this.leaf?.flushPendingEol();
+  }
+
+  end(): void {
+    if (this.mode !== Mode.Stopped && this.carryBytes > 0) {
+      const line = this.takeCarry(null, 0);
+      this.line(line, false);
+    }
+    if (this.mode === Mode.Stopped) return;
+    if (this.mode === Mode.Header) this.endHeader();
+    this.finishLeaf(true);
+    if (this.frames.length > 0) this.anomalies.add(MIME_ANOMALIES.missingCloseBoundary);
+    this.frames.length = 0;
+    this.mode = Mode.Stopped;
+  }
+
+  private stop(code: string): void {
+    this.anomalies.add(code);
+    // What was read so far still gets its hashes; nothing after this point is looked at.
+    this.finishLeaf(true);
+    this.mode = Mode.Stopped;
+    this.carry = [];
+    this.carryBytes = 0;
+  }
+
+  private scan(bytes: Buffer): void {
+    let pos = 0;
+    if (this.carryBytes > 0) {
+      const lf = bytes.indexOf(LF);
+      if (lf < 0) {
+        this.holdPartial(bytes, 0);
+        return;
+      }
+      this.line(this.takeCarry(bytes, lf + 1), true);
+      pos = lf + 1;
+    }
+    // Body lines in a row go to the decoder as one range, so large parts cost per chunk, not per line.
+    let bodyStart = -1;
+    while (pos < bytes.length && this.mode !== Mode.Stopped) {
+      const lf = bytes.indexOf(LF, pos);
+      if (lf < 0) break;
+      const next = lf + 1;
+      const candidate = !this.midLine && bytes[pos] === DASH && next - pos >= 4 && bytes[pos + 1] === DASH;
+      if (this.mode === Mode.Leaf && !candidate) {
+        if (bodyStart < 0) bodyStart = pos;
+        this.midLine = false;
+        pos = next;
+        continue;
+      }
+      if (bodyStart >= 0) {
+        this.bodyRange(bytes.subarray(bodyStart, pos), true);
+        bodyStart = -1;
+      }
+      this.line(bytes.subarray(pos, next), true);
+      pos = next;
+    }
+    if (bodyStart >= 0) this.bodyRange(bytes.subarray(bodyStart, pos), true);
+    if (pos < bytes.length && this.mode !== Mode.Stopped) this.holdPartial(bytes, pos);
+  }
+
+  /** A line has no end yet: keep it while it could still be a boundary or a header. */
+  private holdPartial(bytes: Buffer, pos: number): void {
+    const piece = bytes.subarray(pos);
+    const total = this.carryBytes + piece.length;
+    const couldBeBoundary =
+      !this.midLine &&
+      this.byteAt(piece, 0) === DASH &&
+      (total < 2 || this.byteAt(piece, 1) === DASH) &&
+      total <= this.maxBoundary + DELIMITER_OVERHEAD;
+    if (this.mode === Mode.Header || couldBeBoundary) {
+      this.carry.push(Buffer.from(piece));
+      this.carryBytes = total;
+      return;
+    }
+    const held = this.takeCarry(piece, piece.length);
+    this.midLine = true;
+    // A CR at the end may be half of the CRLF before a boundary: it waits for the next byte.
+    const crLast = held[held.length - 1] === CR;
+    if (this.mode === Mode.Leaf) this.bodyRange(crLast ? held.subarray(0, held.length - 1) : held, false);
+    if (crLast) {
+      this.carry.push(Buffer.from([CR]));
+      this.carryBytes = 1;
+    }
+  }
+
+  /** Byte `index` of the held line followed by `piece`. */
+  private byteAt(piece: Buffer, index: number): number {
+    let i = index;
+    for (const held of this.carry) {
+      if (i < held.length) return held[i];
+      i -= held.length;
+    }
+    return i < piece.length ? piece[i] : -1;
+  }
+
+  private takeCarry(bytes: Buffer | null, end: number): Buffer {
+    const pieces = bytes ? [...this.carry, bytes.subarray(0, end)] : this.carry;
+    const line = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+    this.carry = [];
+    this.carryBytes = 0;
+    return line;
+  }
+
+  private bodyRange(bytes: Buffer, endsLine: boolean): void {
+    const leaf = this.leaf;
+    if (!leaf) return;
+    leaf.body(bytes, endsLine);
+    if (leaf.forwarded) this.options.forward(bytes);
+  }
+
+  /** One complete line (or the last, unterminated one when `terminated` is false). */
+  private line(line: Buffer, terminated: boolean): void {
+    const wasMidLine = this.midLine;
+    this.midLine = false;
+    if (!wasMidLine && this.boundary(line, terminated)) return;
+    switch (this.mode) {
+      case Mode.Header:
+        this.headerLine(line);
+        break;
+      case Mode.Leaf:
+        this.bodyRange(line, terminated);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private headerLine(line: Buffer): void {
+    this.options.forward(line);
+    const blank = line.length === 1 || (line.length === 2 && line[0] === CR);
+    if (blank) {
+      this.endHeader();
+      return;
+    }
+    if (this.headerBytes + line.length > MAX_HEADER_BYTES) {
+      this.anomalies.add(MIME_ANOMALIES.headerTooLong);
+      return;
+    }
+    this.header.push(Buffer.from(line));
+    this.headerBytes += line.length;
+  }
+
+  /** Checks a line against every open multipart, innermost first (as mailparser's splitter). */
+  private boundary(line: Buffer, terminated: boolean): boolean {
+    if (line.length < 3 || line[0] !== DASH || line[1] !== DASH) return false;
+    for (let k = this.frames.length - 1; k >= 0; k--) {
+      const kind = matchDelimiter(line, this.frames[k].boundary, terminated);
+      if (kind === 0) continue;
+      if (this.mode === Mode.Header) this.endHeader();
+      // A line break before a delimiter is the delimiter's, so the pending one is dropped.
+      this.finishLeaf(false);
+      // Multiparts opened inside this one and never closed end here without their close line.
+      if (this.frames.length - 1 > k) this.anomalies.add(MIME_ANOMALIES.missingCloseBoundary);
+      this.frames.length = k + 1;
+      this.options.forward(line);
+      const frame = this.frames[k];
+      if (kind === 1) {
+        frame.children++;
+        this.headerPath = frame.path ? `${frame.path}.${frame.children}` : String(frame.children);
+        this.headerParent = frame;
+        this.mode = Mode.Header;
+      } else {
+        this.frames.length = k;
+        this.mode = Mode.Container;
+      }
+      return true;
+    }
+    return false;
+  }
+
+  private endHeader(): void {
+    const text = Buffer.concat(this.header).toString('utf8');
+    this.header = [];
+    this.headerBytes = 0;
+    const fields = readFields(text);
+    const parent = this.headerParent;
+    const type = parseStructured(fields.get('content-type') ?? '');
+    const contentType = type.value.includes('/')
+      ? type.value
+      : parent?.digest
+        ? 'message/rfc822'
+        : 'text/plain';
+    const encoding = (fields.get('content-transfer-encoding') ?? '').trim().toLowerCase() || null;
+    const dispositionHeader = fields.get('content-disposition');
+    const disposition = dispositionHeader === undefined ? null : parseStructured(dispositionHeader);
+    const path = this.headerPath;
+
+    if (contentType.startsWith('multipart/')) {
+      const boundaryText = (type.params.get('boundary') ?? '').trimEnd();
+      if (!boundaryText) {
+        this.anomalies.add(MIME_ANOMALIES.multipartWithoutBoundary);
+      } else if (this.frames.length >= this.options.maxDepth) {
+        this.anomalies.add(MIME_ANOMALIES.depthLimit);
+      } else {
+        const boundary = Buffer.from(boundaryText, 'utf8');
+        if (this.frames.some((f) => f.boundary.equals(boundary))) {
+          this.anomalies.add(MIME_ANOMALIES.innerBoundaryEqualsOuter);
+        }
+        this.frames.push({ boundary, path, children: 0, digest: contentType === 'multipart/digest' });
+        this.maxBoundary = Math.max(this.maxBoundary, boundary.length);
+        this.mode = Mode.Container;
+        return;
+      }
+    }
+
+    if (this.leavesStarted >= this.options.maxParts) {
+      this.stop(MIME_ANOMALIES.partsLimit);
+      return;
+    }
+    this.leavesStarted++;
+    const dispositionType = disposition?.value || null;
+    const info: PartInfo = {
+      path: path || '1',
+      contentType,
+      charset: type.params.get('charset')?.toLowerCase() ?? null,
+      encoding,
+      disposition: dispositionType,
+      filename: disposition?.params.get('filename') ?? type.params.get('name') ?? null,
+    };
+    const forwarded = isInlineText(info);
+    this.leaf = new Leaf(info, forwarded, this.options.onPart?.(info) ?? null);
+    this.mode = Mode.Leaf;
+  }
+
+  private finishLeaf(keepPendingEol: boolean): void {
+    if (!this.leaf) return;
+    this.parts.push(this.leaf.finish(keepPendingEol));
+    this.leaf = null;
+  }
+}
+
+/** mailparser's rule for a part it keeps as message text; every other leaf is an attachment to it. */
+export function isInlineText(part: PartInfo): boolean {
+  return TEXT_TYPES.has(part.contentType) && (part.disposition === null || part.disposition === 'inline');
+}
+
+/** 1 for `--boundary`, 2 for `--boundary--`, 0 otherwise; blanks and CRs may precede the LF. */
+function matchDelimiter(line: Buffer, boundary: Buffer, terminated: boolean): 0 | 1 | 2 {
+  const n = boundary.length;
+  if (line.length < n + 2 || line.length > n + DELIMITER_OVERHEAD) return 0;
+  if (line.compare(boundary, 0, n, 2, 2 + n) !== 0) return 0;
+  let i = n + 2;
+  let kind: 1 | 2 = 1;
+  if (line[i] === DASH) {
+    if (line[i + 1] !== DASH) return 0;
+    kind = 2;
+    i += 2;
+  }
+  while (i < line.length && (line[i] === 0x20 || line[i] === 0x09)) i++;
+  if (i === line.length) return terminated ? 0 : kind === 2 ? 2 : 0;
+  while (i < line.length && line[i] === CR) i++;
+  if (i < line.length && line[i] === LF) i++;
+  return i === line.length ? kind : 0;
+}
+
+/** Unfolded header fields by lower-cased name; the first occurrence of a name wins. */
+function readFields(text: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const field of text.split(/\r?\n(?![ \t])/)) {
+    const colon = field.indexOf(':');
+    if (colon <= 0) continue;
+    const name = field.slice(0, colon).trim().toLowerCase();
+    if (!fields.has(name))
+      fields.set(
+        name,
+        field
+          .slice(colon + 1)
+          .replace(/\r?\n[ \t]/g, ' ')
+          .trim(),
+      );
+  }
+  return fields;
+}
