@@ -4,15 +4,23 @@ import { Command, CommanderError } from 'commander';
 import { type AnalyseOptions, analyseCaptures } from './analyse.js';
 import { CaptureInputError } from './capture/errors.js';
 import { formatWarning } from './capture/read-capture.js';
+import { ExtractError, Extractor } from './mail/extractor.js';
+import { createMessageParserSink } from './mail/message-parser-sink.js';
 import type { MessageRecord } from './mail/message-record.js';
 import { decideColour } from './report/colour.js';
 import { escapeForTerminal } from './report/escape.js';
+import {
+  compileSelection,
+  parseTime,
+  type Selection,
+  type SelectionOptions,
+  textMatcher,
+} from './report/filter.js';
 import { jsonDocument, ndjsonLine } from './report/json.js';
 import { renderSessionsTable } from './report/session-table.js';
 import { computeStats, renderStats } from './report/stats.js';
 import { renderTranscript } from './report/transcript.js';
 import type { DialogueEvent } from './smtp/dialogue.js';
-import type { SessionRecord } from './smtp/records.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -20,20 +28,21 @@ const { version } = createRequire(import.meta.url)('../package.json') as { versi
 const EXIT_INPUT_ERROR = 1;
 const EXIT_USAGE = 2;
 
-interface CommonOptions {
+interface CommonOptions extends SelectionOptions {
   port?: number[];
-  session?: string[];
   color?: boolean;
   quiet?: boolean;
+  /** False with --no-mime: messages are hashed, not parsed. */
+  mime?: boolean;
 }
 
-type Session = SessionRecord<MessageRecord>;
+function usageError(message: string): CommanderError {
+  return new CommanderError(EXIT_USAGE, 'smtpcap.usage', message);
+}
 
 function parsePort(value: string, previous: number[] | undefined): number[] {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new CommanderError(EXIT_USAGE, 'smtpcap.invalidPort', `invalid port: ${value}`);
-  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw usageError(`invalid port: ${value}`);
   return [...(previous ?? []), port];
 }
 
@@ -43,9 +52,26 @@ function collect(value: string, previous: string[] | undefined): string[] {
 
 function parseCount(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0)
-    throw new CommanderError(EXIT_USAGE, 'smtpcap.invalidCount', `invalid count: ${value}`);
+  if (!Number.isInteger(n) || n < 0) throw usageError(`invalid count: ${value}`);
   return n;
+}
+
+function checkedPattern(value: string): string {
+  try {
+    textMatcher(value);
+  } catch {
+    throw usageError(`invalid regular expression: ${value}`);
+  }
+  return value;
+}
+
+function checkedTime(value: string): string {
+  try {
+    parseTime(value);
+  } catch {
+    throw usageError(`not a time (use ISO 8601, e.g. 2026-12-03T10:00:00Z): ${value}`);
+  }
+  return value;
 }
 
 function withCommonOptions(command: Command): Command {
@@ -53,24 +79,31 @@ function withCommonOptions(command: Command): Command {
     .argument('<capture...>', 'pcap or pcapng files; - reads stdin')
     .option('-p, --port <port>', 'also read this port as SMTP (repeatable)', parsePort)
     .option('-s, --session <id>', 'only this session, e.g. S3 (repeatable)', collect)
+    .option(
+      '--from <pattern>',
+      'only transactions whose MAIL FROM matches (substring, or /regex/)',
+      checkedPattern,
+    )
+    .option('--to <pattern>', 'only transactions with a recipient that matches', checkedPattern)
+    .option('--subject <pattern>', 'only messages whose subject matches', checkedPattern)
+    .option('--since <time>', 'only transactions that began at or after this capture time', checkedTime)
+    .option('--until <time>', 'only transactions that began at or before this capture time', checkedTime)
     .option('--color', 'colour the output')
     .option('--no-color', 'never colour the output')
     .option('-q, --quiet', 'no warnings on stderr');
+}
+
+function withMimeOption(command: Command): Command {
+  return command.option('--no-mime', 'do not parse messages (message: null); hashes stay');
 }
 
 function stdoutColour(options: CommonOptions): boolean {
   return decideColour({ flag: options.color, env: process.env, stream: process.stdout });
 }
 
-function selected(sessions: Session[], options: CommonOptions): Session[] {
-  const wanted = options.session;
-  if (!wanted || wanted.length === 0) return sessions;
-  const ids = new Set(wanted.map((id) => id.toUpperCase()));
-  return sessions.filter((s) => ids.has(s.id));
-}
-
 async function analyse(files: string[], options: CommonOptions, extra: AnalyseOptions<MessageRecord> = {}) {
-  const result = await analyseCaptures<MessageRecord>(files, { ports: options.port, ...extra });
+  const messageSink = options.mime === false ? undefined : createMessageParserSink();
+  const result = await analyseCaptures<MessageRecord>(files, { ports: options.port, messageSink, ...extra });
   if (!options.quiet) {
     for (const input of result.inputs) {
       for (const warning of input.warnings) {
@@ -94,60 +127,111 @@ function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
 
-  withCommonOptions(
-    program.command('sessions', { isDefault: true }).description('table of sessions and their transactions'),
+  withMimeOption(
+    withCommonOptions(
+      program
+        .command('sessions', { isDefault: true })
+        .description('table of sessions and their transactions'),
+    ),
   ).action(async (files: string[], options: CommonOptions) => {
     const { sessions } = await analyse(files, options);
-    await write(renderSessionsTable(selected(sessions, options), { colour: stdoutColour(options) }));
+    const selection = compileSelection(options);
+    await write(renderSessionsTable(sessions.filter(selection.session), { colour: stdoutColour(options) }));
   });
 
-  withCommonOptions(
-    program
-      .command('transcript')
-      .description('the dialogue of each session, client and server in two colours'),
+  withMimeOption(
+    withCommonOptions(
+      program
+        .command('transcript')
+        .description('the dialogue of each session, client and server in two colours'),
+    ),
   )
     .option('--body-lines <n>', 'show at most N lines of each message body', parseCount)
     .action(async (files: string[], options: CommonOptions & { bodyLines?: number }) => {
       const events = new Map<string, DialogueEvent[]>();
-      const wanted = options.session ? new Set(options.session.map((id) => id.toUpperCase())) : null;
+      const ids = options.session ? new Set(options.session.map((id) => id.toUpperCase())) : null;
       const dialogue = (id: string, event: DialogueEvent): void => {
-        if (wanted && !wanted.has(id)) return;
+        if (ids && !ids.has(id)) return;
         const list = events.get(id);
         if (list) list.push(event);
         else events.set(id, [event]);
       };
       const { sessions } = await analyse(files, options, { dialogue });
       const colour = stdoutColour(options);
-      const parts = selected(sessions, options).map((session) =>
-        renderTranscript(session, events.get(session.id) ?? [], { colour, bodyLines: options.bodyLines }),
-      );
+      const parts = sessions
+        .filter(compileSelection(options).session)
+        .map((session) =>
+          renderTranscript(session, events.get(session.id) ?? [], { colour, bodyLines: options.bodyLines }),
+        );
       await write(parts.join('\n'));
     });
 
-  withCommonOptions(program.command('json').description('sessions as JSON (the schema is in the README)'))
+  withMimeOption(
+    withCommonOptions(program.command('json').description('sessions as JSON (the schema is in the README)')),
+  )
     .option('--ndjson', 'one session per line, as each session ends')
     .action(async (files: string[], options: CommonOptions & { ndjson?: boolean }) => {
+      const selection = compileSelection(options);
       if (options.ndjson) {
-        const wanted = options.session ? new Set(options.session.map((id) => id.toUpperCase())) : null;
         const lines: string[] = [];
         await analyse(files, options, {
           onSession: (session) => {
-            if (!wanted || wanted.has(session.id)) lines.push(ndjsonLine(session));
+            if (selection.session(session)) lines.push(ndjsonLine(session));
           },
         });
         await write(lines.join(''));
         return;
       }
       const { inputs, sessions } = await analyse(files, options);
-      await write(jsonDocument(inputs, selected(sessions, options), version));
+      await write(jsonDocument(inputs, sessions.filter(selection.session), version));
     });
 
-  withCommonOptions(
-    program.command('stats').description('counts: sessions, statuses, reply codes, top senders, anomalies'),
+  withMimeOption(
+    withCommonOptions(
+      program.command('stats').description('counts: sessions, statuses, reply codes, top senders, anomalies'),
+    ),
   ).action(async (files: string[], options: CommonOptions) => {
     const { sessions } = await analyse(files, options);
-    await write(renderStats(computeStats(selected(sessions, options)), { colour: stdoutColour(options) }));
+    const selected = sessions.filter(compileSelection(options).session);
+    await write(renderStats(computeStats(selected), { colour: stdoutColour(options) }));
   });
+
+  withCommonOptions(
+    program
+      .command('extract')
+      .description('write each message as .eml, its attachments, index.json/.csv, optionally an mbox'),
+  )
+    .requiredOption('-o, --output <dir>', 'folder to write into (refused when not empty, unless --force)')
+    .option('--mbox <file>', 'also write the messages to this mboxrd file')
+    .option('--all', 'also rejected, aborted and incomplete messages (marked as such)')
+    .option('--force', 'write into a non-empty folder, replace an existing mbox')
+    .action(
+      async (
+        files: string[],
+        options: CommonOptions & { output: string; mbox?: string; all?: boolean; force?: boolean },
+      ) => {
+        const selection: Selection = compileSelection(options);
+        const extractor = new Extractor({
+          dir: options.output,
+          mbox: options.mbox,
+          all: options.all,
+          force: options.force,
+          filter: selection.transaction,
+        });
+        try {
+          await analyse(files, options, {
+            messageSink: extractor.sinkFactory,
+            onSession: (session) => extractor.addSession(session),
+          });
+        } finally {
+          const written = extractor.close();
+          const attachments = written.reduce((n, m) => n + m.attachments.length, 0);
+          process.stderr.write(
+            `smtpcap: wrote ${written.length} message${written.length === 1 ? '' : 's'} and ${attachments} attachment${attachments === 1 ? '' : 's'} to ${escapeForTerminal(options.output)}\n`,
+          );
+        }
+      },
+    );
 
   return program;
 }
@@ -162,10 +246,10 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
         return 0;
-      if (err.code.startsWith('smtpcap.')) process.stderr.write(`smtpcap: ${err.message}\n`);
+      if (err.code === 'smtpcap.usage') process.stderr.write(`smtpcap: ${err.message}\n`);
       return EXIT_USAGE;
     }
-    if (err instanceof CaptureInputError) {
+    if (err instanceof CaptureInputError || err instanceof ExtractError) {
       process.stderr.write(`smtpcap: ${escapeForTerminal(err.message)}\n`);
       return EXIT_INPUT_ERROR;
     }

@@ -1,0 +1,72 @@
+import type { MessageRecord } from '../mail/message-record.js';
+import type { SessionRecord, Transaction } from '../smtp/records.js';
+
+/** The selection options every subcommand shares (--session, --from, --to, --subject, --since, --until). */
+export interface SelectionOptions {
+  session?: string[];
+  from?: string;
+  to?: string;
+  subject?: string;
+  since?: string;
+  until?: string;
+}
+
+type Session = SessionRecord<MessageRecord>;
+type Tx = Transaction<MessageRecord>;
+
+export interface Selection {
+  /** A session is shown when its id is selected and, with transaction filters, one transaction matches. */
+  session(session: Session): boolean;
+  transaction(session: Session, transaction: Tx): boolean;
+}
+
+/** `/regex/flags` is a regular expression; anything else a case-insensitive substring. */
+export function textMatcher(pattern: string): (text: string) => boolean {
+  const regex = /^\/(.*)\/([a-z]*)$/s.exec(pattern);
+  if (regex) {
+    const compiled = new RegExp(regex[1], regex[2]);
+    return (text) => compiled.test(text);
+  }
+  const needle = pattern.toLowerCase();
+  return (text) => text.toLowerCase().includes(needle);
+}
+
+/** Milliseconds since the epoch of an ISO 8601 (or any Date.parse-able) time; throws on junk. */
+export function parseTime(text: string): number {
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new RangeError(`not a time: ${text}`);
+  return ms;
+}
+
+export function compileSelection(options: SelectionOptions): Selection {
+  const ids = options.session?.length ? new Set(options.session.map((id) => id.toUpperCase())) : null;
+  const tests: ((tx: Tx) => boolean)[] = [];
+  if (options.from !== undefined) {
+    const match = textMatcher(options.from);
+    tests.push((tx) => tx.mailFrom !== null && match(tx.mailFrom.address));
+  }
+  if (options.to !== undefined) {
+    const match = textMatcher(options.to);
+    tests.push((tx) => tx.rcptTo.some((r) => match(r.address)));
+  }
+  if (options.subject !== undefined) {
+    const match = textMatcher(options.subject);
+    tests.push((tx) => tx.message?.subject != null && match(tx.message.subject));
+  }
+  if (options.since !== undefined) {
+    const since = parseTime(options.since);
+    tests.push((tx) => Date.parse(tx.start) >= since);
+  }
+  if (options.until !== undefined) {
+    const until = parseTime(options.until);
+    tests.push((tx) => Date.parse(tx.start) <= until);
+  }
+  const transaction = (session: Session, tx: Tx): boolean =>
+    (ids === null || ids.has(session.id)) && tests.every((test) => test(tx));
+  return {
+    transaction,
+    session: (session) =>
+      (ids === null || ids.has(session.id)) &&
+      (tests.length === 0 || session.transactions.some((tx) => transaction(session, tx))),
+  };
+}

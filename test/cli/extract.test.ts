@@ -1,0 +1,148 @@
+/** `smtpcap extract` on real captures: files byte-exact against the truth, an mbox that reads back. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+const ROOT = join(import.meta.dirname, '../..');
+const REAL = join(ROOT, 'fixtures/real');
+const TRUTH = join(ROOT, 'fixtures/truth');
+
+function smtpcap(args: string[]) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], {
+    encoding: 'utf8',
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+/** Reads an mboxrd file back: messages split at `From ` lines, one `>` removed from `>+From `. */
+function readMboxrd(mbox: Buffer): { from: string; body: Buffer }[] {
+  const text = mbox.toString('latin1');
+  const messages: { from: string; lines: string[] }[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('From ')) messages.push({ from: line, lines: [] });
+    else messages.at(-1)?.lines.push(/^>+From /.test(line) ? line.slice(1) : line);
+  }
+  return messages.map(({ from, lines }) => {
+    // The writer ends each message with one newline and a blank separator line.
+    const body = lines.join('\n').replace(/\n\n$/, '\n');
+    return { from, body: Buffer.from(body, 'latin1') };
+  });
+}
+
+describe('smtpcap extract', () => {
+  it('scenario 14: the .eml equals sent.eml and both attachments are byte-exact', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'smtpcap-extract-')), 'out');
+    const { code, stderr } = smtpcap(['extract', join(REAL, '14-attachment-base64.pcap'), '-o', dir]);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(readdirSync(dir).sort(), [
+      'S1-1-two-attachments.eml',
+      'attachments',
+      'index.csv',
+      'index.json',
+    ]);
+    assert.ok(
+      readFileSync(join(dir, 'S1-1-two-attachments.eml')).equals(
+        readFileSync(join(TRUTH, '14-attachment-base64/sent.eml')),
+      ),
+    );
+    const extracted = join(dir, 'attachments/S1-1-two-attachments');
+    for (const name of ['pixel.png', 'random-48k.bin']) {
+      assert.equal(
+        sha256(readFileSync(join(extracted, name))),
+        sha256(readFileSync(join(TRUTH, '14-attachment-base64/attachments', name))),
+        name,
+      );
+    }
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+    assert.equal(
+      index.messages[0].sha256,
+      sha256(readFileSync(join(TRUTH, '14-attachment-base64/sent.eml'))),
+    );
+    assert.equal(index.messages[0].attachments.length, 2);
+  });
+
+  it('scenario 04: the mbox holds the three delivered messages, with envelope sender and capture time', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'smtpcap-extract-')), 'out');
+    const mbox = `${dir}.mbox`;
+    const { code, stderr } = smtpcap([
+      'extract',
+      join(REAL, '04-multi-message-session.pcap'),
+      '-o',
+      dir,
+      '--mbox',
+      mbox,
+    ]);
+    assert.equal(code, 0, stderr);
+    const messages = readMboxrd(readFileSync(mbox));
+    assert.deepEqual(
+      messages.map((m) => m.from),
+      ['one', 'two', 'four'].map((who) => `From ${who}@client.test Thu Dec  3 16:00:42 2026`),
+    );
+    const truth = ['sent.eml', 'sent-2.eml', 'sent-3.eml'].map((f) =>
+      readFileSync(join(TRUTH, '04-multi-message-session', f)),
+    );
+    // mbox lines end in LF: the CRLF of the message as sent is kept as CR + LF.
+    messages.forEach((m, i) => {
+      assert.equal(sha256(m.body), sha256(truth[i]), `message ${i + 1}`);
+    });
+  });
+
+  it('refuses a non-empty folder without --force', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtpcap-extract-'));
+    writeFileSync(join(dir, 'keep.txt'), 'mine');
+    const refused = smtpcap(['extract', join(REAL, '04-multi-message-session.pcap'), '-o', dir]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /not empty/);
+    const forced = smtpcap(['extract', join(REAL, '04-multi-message-session.pcap'), '-o', dir, '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(readdirSync(dir).filter((f) => f.endsWith('.eml')).length, 3);
+    assert.equal(readFileSync(join(dir, 'keep.txt'), 'utf8'), 'mine');
+  });
+
+  it('scenario 26: the cut-off message is left out by default, and --all writes it marked incomplete', () => {
+    const capture = join(REAL, '26-drop-mid-data-fin.pcap');
+    const plain = join(mkdtempSync(join(tmpdir(), 'smtpcap-extract-')), 'out');
+    assert.equal(smtpcap(['extract', capture, '-o', plain]).code, 0);
+    assert.deepEqual(
+      readdirSync(plain).filter((f) => f.endsWith('.eml')),
+      [],
+    );
+    const all = join(mkdtempSync(join(tmpdir(), 'smtpcap-extract-')), 'out');
+    assert.equal(smtpcap(['extract', capture, '-o', all, '--all']).code, 0);
+    const emls = readdirSync(all).filter((f) => f.endsWith('.eml'));
+    assert.equal(emls.length, 1);
+    assert.match(emls[0], /^S1-1-incomplete/);
+    assert.ok(
+      readFileSync(join(all, emls[0])).equals(
+        readFileSync(join(TRUTH, '26-drop-mid-data-fin/partial-1.bin')),
+      ),
+    );
+    const index = JSON.parse(readFileSync(join(all, 'index.json'), 'utf8'));
+    assert.equal(index.messages[0].status, 'incomplete');
+  });
+
+  it('--from filters by envelope sender', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'smtpcap-extract-')), 'out');
+    const { code } = smtpcap([
+      'extract',
+      join(REAL, '04-multi-message-session.pcap'),
+      '-o',
+      dir,
+      '--from',
+      '/^(two|four)@/',
+    ]);
+    assert.equal(code, 0);
+    assert.deepEqual(
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.eml'))
+        .sort(),
+      ['S1-2-second-message.eml', 'S1-4-fourth-with-DSN.eml'],
+    );
+  });
+});
