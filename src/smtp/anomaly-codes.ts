@@ -10,11 +10,14 @@ export const ANOMALY_CODES = {
   'reply-without-command': 'a server reply that answers no pending command',
   'reply-line-without-code': 'a server line that does not start with a three-digit code',
   'unknown-command': 'a command verb that no SMTP extension we know defines',
+  'nested-mail': 'MAIL refused because a transaction was already open (the open one goes on)',
   'data-after-quit': 'the client sent bytes after QUIT',
   'invalid-bdat': 'a BDAT command whose size is missing, negative, too large or followed by junk',
   'invalid-path': 'a MAIL FROM or RCPT TO whose path does not parse',
   'trailing-junk-after-path': 'bytes after the closing > of a path that are not parameters',
   'starttls-injection': 'plaintext sent after STARTTLS before the TLS handshake began',
+  'midstream-data':
+    'the capture began inside a message: the transaction has no envelope and its start is missing',
   'gap-in-data': 'bytes of a message are missing from the capture',
   'gap-in-commands': 'bytes of the command or reply stream are missing from the capture',
   'missing-reply':

@@ -56,6 +56,8 @@ export interface MessageData {
   /** Byte count of each BDAT chunk. */
   chunks?: number[];
   gaps: Gap[];
+  /** Present (true) when the capture began inside the message: bytes of unknown length are missing before offset 0. */
+  startMissing?: boolean;
 }
 
 export type TransactionStatus = 'delivered' | 'rejected' | 'aborted' | 'incomplete';

@@ -26,6 +26,13 @@ export class SaslExchange {
     if (initialResponse !== null) this.response(initialResponse);
   }
 
+  /** Whether the mechanism still owes a client response when no server reply can say so. */
+  get awaitingResponse(): boolean {
+    const mechanism = this.attempt.mechanism;
+    const needed = mechanism === 'LOGIN' ? 2 : mechanism === 'PLAIN' || mechanism === 'CRAM-MD5' ? 1 : 0;
+    return this.responses < needed && this.attempt.response !== '*';
+  }
+
   /** A 334 challenge from the server (its text is base64). */
   challenge(text: string): void {
     const bytes = base64Bytes(text);

@@ -120,6 +120,12 @@ interface PendingReply<M> {
   recipient?: Recipient;
   sasl?: SaslExchange;
   lastChunk?: boolean;
+  /** MAIL: the transaction that was still open when it was sent (a refused nested MAIL leaves it open). */
+  previous?: TransactionBuilder<M> | null;
+  /** HELO/EHLO/LHLO: the record this command would make the session's `helo`. */
+  helo?: Helo;
+  /** DATA: the client stream is already reading the message (no reply was waited for). */
+  started?: boolean;
 }
 
 /** Client bytes (or a gap) held until the reply that decides how to read them. */
@@ -157,10 +163,16 @@ export class SmtpSession<M> implements StreamHandler {
   private gate: PendingReply<M> | null = null;
   private held: HeldInput[] = [];
   private heldBytes = 0;
-  private saslResponseExpected = false;
+  /** The AUTH whose exchange the client's next line belongs to, or null. */
+  private saslItem: PendingReply<M> | null = null;
 
   private replyLines: ReplyLine[] = [];
   private greeting: Reply | null = null;
+  /** The capture began mid-session: client lines are not trusted as commands until one parses. */
+  private resyncing: boolean;
+  /** Lines that may be the tail of a message, while resyncing. */
+  private resyncTx: TransactionBuilder<M> | null = null;
+  private repliesSeen = false;
   private greetingExpected: boolean;
   private serverSpoke = false;
   private quitSent = false;
@@ -183,6 +195,7 @@ export class SmtpSession<M> implements StreamHandler {
     this.serverLines = new LineAssembler(limits.maxLineBytes);
     this.bodyLines = new LineAssembler(limits.maxLineBytes);
     this.greetingExpected = info.sawSyn || info.roleSource === 'syn-ack';
+    this.resyncing = !this.greetingExpected && !options.implicitTls;
     this.tls = {
       offered: false,
       started: options.implicitTls,
@@ -230,12 +243,16 @@ export class SmtpSession<M> implements StreamHandler {
   }
 
   close(reason: CloseReason, counts: [DirectionCounts, DirectionCounts], at: PacketRef): void {
-    if (this.gate) this.resolveGateWithoutReply('missing-reply', at);
+    // Each resolved gate may reveal the next command that waits for a reply never captured.
+    while (this.gate) this.resolveGateWithoutReply('missing-reply', at);
     this.flushClientLine(at);
     this.flushServerLine(at);
     if (this.clientMode === ClientMode.Bdat && this.dataTx) this.flushBodyLines(at);
     const finishing = this.transactions.map((tx) => tx.finish()).filter((p) => p !== null);
-    const transactions = this.transactions.map((tx) => tx.record);
+    const transactions = this.transactions.map((tx, i) => {
+      tx.record.index = i + 1;
+      return tx.record;
+    });
     if (this.unlistedAnomalies > 0) {
       this.anomalies.push({
         code: 'anomaly-cap',
@@ -394,12 +411,15 @@ export class SmtpSession<M> implements StreamHandler {
     else if (line.length > MAX_COMMAND_LINE) {
       this.addAnomaly('line-too-long', at.packet, `command line of ${line.length} bytes`);
     }
-    if (this.saslResponseExpected) {
+    const authItem = this.saslItem;
+    if (authItem) {
       this.emit(Direction.ClientToServer, 'sasl', at, line, line.length);
-      this.saslResponseExpected = false;
-      const authItem = this.pending[0];
-      authItem?.sasl?.response(text);
-      if (authItem) this.gate = authItem;
+      this.saslItem = null;
+      authItem.sasl?.response(text);
+      // With the server's side in the capture, its next reply says what comes; without it,
+      // the mechanism does (LOGIN sends two responses, PLAIN and CRAM-MD5 one).
+      if (this.serverSpoke) this.gate = authItem;
+      else if (authItem.sasl?.awaitingResponse) this.saslItem = authItem;
       return;
     }
     this.emit(Direction.ClientToServer, 'line', at, line, line.length);
@@ -411,9 +431,51 @@ export class SmtpSession<M> implements StreamHandler {
       this.addAnomaly('command-before-greeting', at.packet, 'client spoke before the server greeting');
     }
     const { verb, arg } = parseCommandLine(text);
+    if (this.resyncing && this.resyncLine(line, text, verb, at)) return;
     const command: Command = { ts: this.ts(at), packet: at.packet, verb, arg, reply: null };
     this.commands.push(command);
     this.dispatchCommand(command, at);
+  }
+
+  /**
+   * A capture that starts mid-session may start inside a message. Until a line is a known
+   * command, client lines are kept as the tail of a possible message; the end mark (a lone ".")
+   * confirms it (a transaction whose start is missing), a command line discards it. Returns
+   * true when the line was taken here.
+   */
+  private resyncLine(line: Buffer, text: string, verb: string, at: PacketRef): boolean {
+    if (text === '.') {
+      this.resyncing = false;
+      const tx = this.resyncTx ?? new TransactionBuilder<M>(0, this.ts(at), null, this.opts.messageSink);
+      this.resyncTx = null;
+      tx.beginData('DATA');
+      tx.startMissing = true;
+      tx.endData();
+      tx.touch(this.ts(at));
+      this.transactions.push(tx);
+      this.current = tx;
+      this.pending.push({ kind: 'data-end', command: null, tx });
+      this.addAnomaly(
+        'midstream-data',
+        at.packet,
+        'the capture began inside a message: its start is missing',
+      );
+      return true;
+    }
+    if (KNOWN_VERBS.has(verb)) {
+      this.resyncing = false;
+      this.resyncTx = null;
+      return false;
+    }
+    let tx = this.resyncTx;
+    if (!tx) {
+      tx = new TransactionBuilder<M>(0, this.ts(at), null, this.opts.messageSink);
+      tx.beginData('DATA');
+      this.resyncTx = tx;
+    }
+    // Undo dot-stuffing as DATA would: a line that starts with "." lost one dot on the wire.
+    tx.write(line[0] === 0x2e ? line.subarray(1) : line);
+    return true;
   }
 
   private dispatchCommand(command: Command, at: PacketRef): void {
@@ -421,19 +483,25 @@ export class SmtpSession<M> implements StreamHandler {
     switch (verb) {
       case 'HELO':
       case 'EHLO':
-      case 'LHLO':
-        this.expect({ kind: 'helo', command, tx: this.current });
+      case 'LHLO': {
+        const helo: Helo = { verb, name: arg.trim(), reply: null };
+        // Until a greeting is accepted, the latest one tried is what the session shows.
+        if (this.helo === null || !isPositive(this.helo.reply)) this.helo = helo;
+        this.expect({ kind: 'helo', command, tx: this.current, helo });
         return;
+      }
       case 'MAIL': {
         const path = parsePathArgument(arg, 'FROM');
         this.checkPath(path, at);
-        this.current?.end(null);
+        // A refused MAIL opened nothing on the server, so it is not "open" for a nested-MAIL check.
+        const open = this.current && !this.current.closed && !this.current.mailRefused;
+        const previous = open ? this.current : null;
         const tx = this.newTransaction(command.ts, {
           address: path.address,
           params: path.params,
           reply: null,
         });
-        this.expect({ kind: 'mail', command, tx });
+        this.expect({ kind: 'mail', command, tx, previous });
         return;
       }
       case 'RCPT': {
@@ -537,7 +605,12 @@ export class SmtpSession<M> implements StreamHandler {
 
   private expect(item: PendingReply<M>): void {
     this.pending.push(item);
-    if (GATING_KINDS.has(item.kind)) this.gate = item;
+    // A client that sends DATA, AUTH or STARTTLS before the server said anything at all is
+    // either not waiting for replies or seen in a capture without the server's side: waiting
+    // for a reply that may never come would only hold its bytes back.
+    if (GATING_KINDS.has(item.kind) && this.serverSpoke) this.gate = item;
+    else if (item.kind === 'data') this.beginDataMode(item);
+    else if (item.kind === 'auth' && item.sasl?.awaitingResponse) this.saslItem = item;
   }
 
   private hold(input: HeldInput): void {
@@ -557,7 +630,7 @@ export class SmtpSession<M> implements StreamHandler {
     this.addAnomaly(code, at.packet, `no reply seen to ${gate.command?.verb ?? gate.kind}; assumed accepted`);
     this.gate = null;
     if (gate.kind === 'data') this.beginDataMode(gate);
-    else if (gate.kind === 'auth') this.saslResponseExpected = true;
+    else if (gate.kind === 'auth' && gate.sasl?.awaitingResponse) this.saslItem = gate;
     else if (gate.kind === 'starttls') this.startTls(at);
     this.releaseHeld();
   }
@@ -636,17 +709,28 @@ export class SmtpSession<M> implements StreamHandler {
   }
 
   private handleReply(reply: Reply, lines: ReplyLine[], at: PacketRef): void {
+    const first = !this.repliesSeen;
+    this.repliesSeen = true;
+    // The server's first reply on a connection whose start we saw is its greeting, even when
+    // the client already spoke (commands sent before the greeting wait for later replies).
+    if (first && (this.greetingExpected || (this.pending.length === 0 && reply.code === 220))) {
+      this.greeting = reply;
+      return;
+    }
     const item = this.pending[0];
     if (!item) {
-      if (this.greeting === null && this.commands.length === 0) this.greeting = reply;
-      else this.addAnomaly('reply-without-command', at.packet, `reply ${reply.code} answers no command`);
+      // RFC 5321 §3.8: a server may announce 421 at any time; a midstream capture starts with
+      // replies to commands it never saw.
+      if (reply.code !== 421 && this.greetingExpected) {
+        this.addAnomaly('reply-without-command', at.packet, `reply ${reply.code} answers no command`);
+      }
       return;
     }
     const ts = this.ts(at);
     item.tx?.touch(ts);
     if (item.kind === 'auth' && reply.code === 334) {
       item.sasl?.challenge(reply.text);
-      this.saslResponseExpected = true;
+      this.saslItem = item;
       this.releaseGate(item);
       return;
     }
@@ -657,8 +741,7 @@ export class SmtpSession<M> implements StreamHandler {
         this.onHeloReply(item, reply, lines);
         break;
       case 'mail':
-        if (item.tx?.record.mailFrom) item.tx.record.mailFrom.reply = reply;
-        if (item.tx && !isPositive(reply)) item.tx.mailRefused = true;
+        this.onMailReply(item, reply, at);
         break;
       case 'rcpt':
         if (item.recipient) {
@@ -667,8 +750,9 @@ export class SmtpSession<M> implements StreamHandler {
         }
         break;
       case 'data':
-        if (reply.code >= 300 && reply.code < 400) this.beginDataMode(item);
-        else if (item.tx) item.tx.dataRefused = true;
+        if (reply.code >= 300 && reply.code < 400) {
+          if (!item.started) this.beginDataMode(item);
+        } else if (item.tx) item.tx.dataRefused = true;
         break;
       case 'data-end':
         item.tx?.setFinalReply(reply);
@@ -682,7 +766,7 @@ export class SmtpSession<M> implements StreamHandler {
           item.sasl.attempt.reply = reply;
           item.sasl.attempt.success = isPositive(reply);
         }
-        this.saslResponseExpected = false;
+        this.saslItem = null;
         break;
       case 'starttls':
         if (reply.code === 220) this.startTls(at);
@@ -699,13 +783,46 @@ export class SmtpSession<M> implements StreamHandler {
     this.releaseHeld();
   }
 
+  private onMailReply(item: PendingReply<M>, reply: Reply, at: PacketRef): void {
+    const tx = item.tx;
+    if (!tx) return;
+    if (tx.record.mailFrom) tx.record.mailFrom.reply = reply;
+    const previous = item.previous;
+    if (isPositive(reply)) {
+      // The server took a new MAIL: whatever was open before is over.
+      previous?.end(null);
+      return;
+    }
+    if (previous && !previous.closed) {
+      // A MAIL refused inside an open transaction (503 nested MAIL) changes nothing: what was
+      // pipelined after it belongs to the transaction the server still has open.
+      this.addAnomaly(
+        'nested-mail',
+        at.packet,
+        `MAIL refused with ${reply.code} while a transaction was open`,
+      );
+      this.absorb(tx, previous);
+      return;
+    }
+    tx.mailRefused = true;
+  }
+
+  /** Folds a transaction that never existed on the server into the one that did. */
+  private absorb(tx: TransactionBuilder<M>, into: TransactionBuilder<M>): void {
+    for (const recipient of tx.record.rcptTo) into.addRecipient(recipient);
+    for (const item of this.pending) if (item.tx === tx) item.tx = into;
+    if (this.current === tx) this.current = into;
+    if (this.dataTx === tx) this.dataTx = into;
+    this.transactions.splice(this.transactions.indexOf(tx), 1);
+  }
+
   private onHeloReply(item: PendingReply<M>, reply: Reply, lines: ReplyLine[]): void {
     const command = item.command;
-    if (!command) return;
+    const helo = item.helo;
+    if (!command || !helo) return;
+    helo.reply = reply;
     const accepted = isPositive(reply);
-    if (accepted || this.helo === null || !isPositive(this.helo.reply)) {
-      this.helo = { verb: command.verb, name: command.arg.trim(), reply };
-    }
+    if (accepted) this.helo = helo;
     if (!accepted) return;
     if (command.verb !== 'HELO') {
       this.extensions = lines.slice(1).map((l) => l.text);
@@ -717,6 +834,7 @@ export class SmtpSession<M> implements StreamHandler {
   }
 
   private beginDataMode(item: PendingReply<M>): void {
+    item.started = true;
     const tx = item.tx && !item.tx.dataEnded ? item.tx : this.newTransaction(item.command?.ts ?? '', null);
     tx.beginData('DATA');
     this.dataTx = tx;

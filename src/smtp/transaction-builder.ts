@@ -31,6 +31,8 @@ export class TransactionBuilder<M> {
   dataBegan = false;
   /** The end of the message (end mark, BDAT LAST bytes) was seen. */
   dataEnded = false;
+  /** The capture began inside the message: its first bytes are missing (length unknown). */
+  startMissing = false;
   private finalReply: Reply | null = null;
   private hash: Hash | null = null;
   private sink: MessageSink<M> | null = null;
@@ -115,6 +117,7 @@ export class TransactionBuilder<M> {
   finish(): Promise<void> | null {
     const data = this.record.data;
     this.record.status = this.status();
+    if (data && this.startMissing) data.startMissing = true;
     if (!data || !this.hash) return null;
     data.sha256 = this.hash.digest('hex');
     this.hash = null;
@@ -129,7 +132,7 @@ export class TransactionBuilder<M> {
   }
 
   private status(): TransactionStatus {
-    const missingBytes = (this.record.data?.gaps.length ?? 0) > 0;
+    const missingBytes = (this.record.data?.gaps.length ?? 0) > 0 || this.startMissing;
     if ((this.dataBegan && !this.dataEnded) || missingBytes) return 'incomplete';
     if (this.finalReply && isPositive(this.finalReply)) return 'delivered';
     const rcpts = this.record.rcptTo;

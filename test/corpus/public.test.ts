@@ -78,25 +78,11 @@ const NOT_ASSERTED: Record<string, string> = {
  * suite stays green and says so; `check` narrows it to the checks whose name contains it.
  * Remove an entry when its fix lands.
  */
-const KNOWN_WRONG: Record<string, { todo: string; check?: string }> = {
-  'sv-fw132-smtp-nested-mail.pcap': {
-    check: 'check 2:',
-    todo: "#4: a MAIL refused with 503 (nested MAIL) replaces the open transaction; alice's envelope should keep RCPT bob and the delivered DATA",
-  },
-  'ark-smtp-moloch-bof.pcap': {
-    todo: '#4: client sends HELO..DATA and the message before the greeting; the 220 is taken as the reply to HELO (every reply shifts by one) and the message lines after DATA are read as commands, so the delivered message is lost',
-  },
-  'ark-smtp-subject-windows.pcap': {
-    todo: '#4: same as moloch-bof (everything sent before the 220): replies shift by one, the message is read as commands and lost',
-  },
-  'ark-arkime_synthetic.pcap': {
-    check: 'client port 54323',
-    todo: 'session.helo is null when EHLO got no reply (capture ends after "EHLO test"); DESIGN allows helo.reply null',
-  },
-  'sv-smtp-bug-5989.pcap': {
-    todo: '#3: the server\'s first segment (5002 bytes, junk after the 220) is overlapped by "retransmissions" carrying the real replies; first-copy-wins keeps the junk, so EHLO/AUTH get no reply, session.helo is null and all after AUTH LOGIN is read as SASL',
-  },
-};
+// sv-smtp-bug-5989: the server's first segment (5,002 bytes: the 220, then junk with no line end)
+// is later overlapped by "retransmissions" with other bytes. smtpcap keeps the first copy
+// (overlap-conflict anomalies name both packets), as the receiving host's TCP would have; the
+// client's side is whole, so HELO, the AUTH LOGIN credentials and the envelope are still read.
+const KNOWN_WRONG: Record<string, { todo: string; check?: string }> = {};
 
 /**
  * Captures whose session count differs from the manifest's smtp_conversations (tshark's count of
