@@ -1,6 +1,7 @@
 import type { InputSummary, RawPacket } from './capture/raw-packet.js';
 import { type ReadCaptureOptions, readCapture } from './capture/read-capture.js';
-import { PacketDecoder } from './decode/packet-decoder.js';
+import { flowShard } from './decode/flow-shard.js';
+import { PacketDecoder, type PacketDecoderOptions } from './decode/packet-decoder.js';
 import { newTcpSegment } from './decode/tcp-segment.js';
 import type { DialogueListener } from './smtp/dialogue.js';
 import type { SessionRecord } from './smtp/records.js';
@@ -25,7 +26,14 @@ export interface AnalyseOptions<M> {
   onInput?: (input: InputSummary) => void;
   smtpLimits?: Partial<SmtpLimits>;
   tcp?: Omit<TcpReassemblerOptions, 'isCandidate' | 'serverPorts'>;
+  /** IP fragment reassembly limits (timeout, byte and datagram caps). */
+  decode?: Omit<PacketDecoderOptions, 'onWarning'>;
   read?: ReadCaptureOptions;
+  /**
+   * Only the connections of one shard of `count` (a symmetric flow hash): what a worker thread
+   * runs. Session ids are then `<input index>:<first packet>` keys for the caller to renumber.
+   */
+  shard?: { index: number; count: number };
 }
 
 export interface AnalysisResult<M> {
@@ -50,7 +58,10 @@ export async function analyseCaptures<M>(
     sessions.push(record);
     options.onSession?.(record);
   };
+  let inputIndex = 0;
+  const shard = options.shard;
   const factory = new SmtpSessionFactory<M>({
+    idFor: shard ? (info) => `${inputIndex}:${info.first.packet}` : undefined,
     extraPorts: options.ports,
     limits: options.smtpLimits,
     messageSink: options.messageSink,
@@ -71,13 +82,16 @@ export async function analyseCaptures<M>(
     const decodeWarnings: InputSummary['warnings'] = [];
     let unlisted = 0;
     const decoder = new PacketDecoder({
+      ...options.decode,
       onWarning: (w) => {
         if (decodeWarnings.length < MAX_WARNINGS_PER_INPUT) decodeWarnings.push({ ...w, offset: -1 });
         else unlisted++;
       },
     });
     const onPacket = (packet: RawPacket): void => {
-      if (decoder.decode(packet, segment)) reassembler.push(segment);
+      if (!decoder.decode(packet, segment)) return;
+      if (shard && flowShard(segment, shard.count) !== shard.index) return;
+      reassembler.push(segment);
     };
     const summary = await readCapture(path, onPacket, options.read);
     // Fragments still waiting at the end of the file will never complete: report them.
@@ -94,13 +108,15 @@ export async function analyseCaptures<M>(
     summary.warnings.sort((a, b) => a.packet - b.packet);
     inputs.push(summary);
     options.onInput?.(summary);
+    inputIndex++;
   }
   reassembler.finish();
   await Promise.all(settling);
-  sessions.sort((a, b) => sessionOrdinal(a) - sessionOrdinal(b));
+  if (!shard) sessions.sort((a, b) => sessionOrdinal(a.id) - sessionOrdinal(b.id));
   return { inputs, sessions };
 }
 
-function sessionOrdinal(session: { id: string }): number {
-  return Number(session.id.slice(1));
+/** The number in a session id `S<n>`. */
+function sessionOrdinal(id: string): number {
+  return Number(id.slice(1));
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { type AnalyseOptions, analyseCaptures } from './analyse.js';
@@ -7,6 +8,7 @@ import { formatWarning } from './capture/read-capture.js';
 import { ExtractError, Extractor } from './mail/extractor.js';
 import { createMessageParserSink } from './mail/message-parser-sink.js';
 import type { MessageRecord } from './mail/message-record.js';
+import { analyseInParallel, defaultWorkers } from './parallel.js';
 import { decideColour } from './report/colour.js';
 import { escapeForTerminal } from './report/escape.js';
 import {
@@ -34,6 +36,7 @@ interface CommonOptions extends SelectionOptions {
   quiet?: boolean;
   /** False with --no-mime: messages are hashed, not parsed. */
   mime?: boolean;
+  workers?: number;
 }
 
 function usageError(message: string): CommanderError {
@@ -93,17 +96,66 @@ function withCommonOptions(command: Command): Command {
     .option('-q, --quiet', 'no warnings on stderr');
 }
 
-function withMimeOption(command: Command): Command {
-  return command.option('--no-mime', 'do not parse messages (message: null); hashes stay');
+function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw usageError(`invalid worker count: ${value}`);
+  return n;
+}
+
+/**
+ * A report subcommand: the common options, --no-mime, and --workers for the reports built from
+ * whole session records (those may run on several threads).
+ */
+function subcommand(
+  program: Command,
+  name: string,
+  description: string,
+  options: { isDefault?: boolean; workers?: boolean } = {},
+): Command {
+  const command = withCommonOptions(
+    program.command(name, { isDefault: options.isDefault }).description(description),
+  ).option('--no-mime', 'do not parse messages (message: null); hashes stay');
+  if (!options.workers) return command;
+  return command.option(
+    '-w, --workers <n>',
+    'threads to spread connections over (default: one per core, fewer for small inputs)',
+    parseWorkers,
+  );
+}
+
+/** The thread count: as asked, else by input size; stdin is read once, so by one thread. */
+function workerCount(files: string[], asked: number | undefined): number {
+  if (files.includes('-')) return 1;
+  if (asked !== undefined) return asked;
+  let bytes = 0;
+  for (const file of files) {
+    try {
+      bytes += statSync(file).size;
+    } catch {
+      return 1; // the reader reports what is wrong with it
+    }
+  }
+  return defaultWorkers(bytes);
 }
 
 function stdoutColour(options: CommonOptions): boolean {
   return decideColour({ flag: options.color, env: process.env, stream: process.stdout });
 }
 
-async function analyse(files: string[], options: CommonOptions, extra: AnalyseOptions<MessageRecord> = {}) {
-  const messageSink = options.mime === false ? undefined : createMessageParserSink();
-  const result = await analyseCaptures<MessageRecord>(files, { ports: options.port, messageSink, ...extra });
+async function analyse(files: string[], options: CommonOptions, extra?: AnalyseOptions<MessageRecord>) {
+  const mime = options.mime !== false;
+  // Callbacks (dialogue, streaming, extraction) stay on this thread; whole records may not.
+  const result = extra
+    ? await analyseCaptures<MessageRecord>(files, {
+        ports: options.port,
+        messageSink: mime ? createMessageParserSink() : undefined,
+        ...extra,
+      })
+    : await analyseInParallel(files, {
+        ports: options.port,
+        mime,
+        workers: workerCount(files, options.workers),
+      });
   if (!options.quiet) {
     for (const input of result.inputs) {
       for (const warning of input.warnings) {
@@ -127,25 +179,16 @@ function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
 
-  withMimeOption(
-    withCommonOptions(
-      program
-        .command('sessions', { isDefault: true })
-        .description('table of sessions and their transactions'),
-    ),
-  ).action(async (files: string[], options: CommonOptions) => {
+  subcommand(program, 'sessions', 'table of sessions and their transactions', {
+    isDefault: true,
+    workers: true,
+  }).action(async (files: string[], options: CommonOptions) => {
     const { sessions } = await analyse(files, options);
     const selection = compileSelection(options);
     await write(renderSessionsTable(sessions.filter(selection.session), { colour: stdoutColour(options) }));
   });
 
-  withMimeOption(
-    withCommonOptions(
-      program
-        .command('transcript')
-        .description('the dialogue of each session, client and server in two colours'),
-    ),
-  )
+  subcommand(program, 'transcript', 'the dialogue of each session, client and server in two colours')
     .option('--body-lines <n>', 'show at most N lines of each message body', parseCount)
     .action(async (files: string[], options: CommonOptions & { bodyLines?: number }) => {
       const events = new Map<string, DialogueEvent[]>();
@@ -166,10 +209,8 @@ function buildProgram(): Command {
       await write(parts.join('\n'));
     });
 
-  withMimeOption(
-    withCommonOptions(program.command('json').description('sessions as JSON (the schema is in the README)')),
-  )
-    .option('--ndjson', 'one session per line, as each session ends')
+  subcommand(program, 'json', 'sessions as JSON (the schema is in the README)', { workers: true })
+    .option('--ndjson', 'one session per line, as each session ends (read by one thread)')
     .action(async (files: string[], options: CommonOptions & { ndjson?: boolean }) => {
       const selection = compileSelection(options);
       if (options.ndjson) {
@@ -186,11 +227,9 @@ function buildProgram(): Command {
       await write(jsonDocument(inputs, sessions.filter(selection.session), version));
     });
 
-  withMimeOption(
-    withCommonOptions(
-      program.command('stats').description('counts: sessions, statuses, reply codes, top senders, anomalies'),
-    ),
-  ).action(async (files: string[], options: CommonOptions) => {
+  subcommand(program, 'stats', 'counts: sessions, statuses, reply codes, top senders, anomalies', {
+    workers: true,
+  }).action(async (files: string[], options: CommonOptions) => {
     const { sessions } = await analyse(files, options);
     const selected = sessions.filter(compileSelection(options).session);
     await write(renderStats(computeStats(selected), { colour: stdoutColour(options) }));

@@ -15,6 +15,8 @@ export interface SessionFactoryOptions<M> {
   limits?: Partial<SmtpLimits>;
   messageSink?: MessageSinkFactory<M>;
   dialogue?: DialogueListener;
+  /** Session ids; by default S1, S2, ... in the order connections open. */
+  idFor?: (info: ConnectionInfo) => string;
   onRecord: (record: SessionRecord<M>, ready: Promise<void> | null) => void;
 }
 
@@ -40,7 +42,7 @@ export class SmtpSessionFactory<M> implements StreamFactory {
     if (!this.ports.has(info.server.port)) return null;
     this.opened++;
     return new SmtpSession<M>({
-      id: `S${this.opened}`,
+      id: this.options.idFor?.(info) ?? `S${this.opened}`,
       info,
       implicitTls: IMPLICIT_TLS_PORTS.includes(info.server.port),
       limits: this.limits,

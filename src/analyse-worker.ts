@@ -1,0 +1,28 @@
+/**
+ * A worker thread of `analyseInParallel`: runs the whole pipe over every input but keeps only
+ * its shard of the connections, and posts each session record (with its ordering key) back.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { analyseCaptures } from './analyse.js';
+import { CaptureInputError } from './capture/errors.js';
+import { createMessageParserSink } from './mail/message-parser-sink.js';
+import type { MessageRecord } from './mail/message-record.js';
+import type { WorkerJob, WorkerMessage } from './parallel.js';
+
+const job = workerData as WorkerJob;
+const port = parentPort;
+if (!port) throw new Error('analyse-worker must run in a worker thread');
+const post = (message: WorkerMessage): void => port.postMessage(message);
+
+try {
+  const result = await analyseCaptures<MessageRecord>(job.paths, {
+    ...job.options,
+    messageSink: job.mime ? createMessageParserSink() : undefined,
+    shard: job.shard,
+    onSession: (session) => post({ type: 'session', session }),
+  });
+  post({ type: 'done', inputs: result.inputs });
+} catch (err) {
+  if (err instanceof CaptureInputError) post({ type: 'input-error', file: err.file, reason: err.reason });
+  else throw err;
+}

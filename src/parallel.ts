@@ -1,0 +1,123 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { type AnalyseOptions, type AnalysisResult, analyseCaptures } from './analyse.js';
+import { CaptureInputError } from './capture/errors.js';
+import type { InputSummary } from './capture/raw-packet.js';
+import { createMessageParserSink } from './mail/message-parser-sink.js';
+import type { MessageRecord } from './mail/message-record.js';
+import type { SessionRecord } from './smtp/records.js';
+
+/** The options a worker can take: plain data (no callbacks cross a thread). */
+export type WorkerOptions = Pick<AnalyseOptions<MessageRecord>, 'ports' | 'smtpLimits' | 'tcp' | 'decode'>;
+
+export interface WorkerJob {
+  paths: string[];
+  options: WorkerOptions;
+  mime: boolean;
+  shard: { index: number; count: number };
+}
+
+export type WorkerMessage =
+  | { type: 'session'; session: SessionRecord<MessageRecord> }
+  | { type: 'done'; inputs: InputSummary[] }
+  | { type: 'input-error'; file: string; reason: string };
+
+export interface ParallelOptions extends WorkerOptions {
+  /** Parse messages (headers, MIME, attachment hashes); false hashes only. */
+  mime: boolean;
+  workers: number;
+}
+
+/** Below this much input, starting threads costs more than it saves. */
+const BYTES_PER_WORKER = 32 * 1024 * 1024;
+
+/** How many workers to use by default: one per core, but not more than the input is worth. */
+export function defaultWorkers(totalBytes: number): number {
+  return Math.max(1, Math.min(availableParallelism(), Math.ceil(totalBytes / BYTES_PER_WORKER)));
+}
+
+/**
+ * Runs the pipe on `workers` threads, each reading every input and keeping the connections of
+ * its shard (a symmetric flow hash). The sessions are then numbered by where their first packet
+ * is, exactly as one thread numbers them, so the result is identical whatever the thread count.
+ */
+export async function analyseInParallel(
+  paths: string[],
+  options: ParallelOptions,
+): Promise<AnalysisResult<MessageRecord>> {
+  if (options.workers <= 1) {
+    const { mime, workers: _workers, ...rest } = options;
+    return analyseCaptures<MessageRecord>(paths, {
+      ...rest,
+      messageSink: mime ? createMessageParserSink() : undefined,
+    });
+  }
+  const { mime, workers: count, ...workerOptions } = options;
+  const workers = Array.from({ length: count }, (_, index) =>
+    startWorker({ paths, options: workerOptions, mime, shard: { index, count } }),
+  );
+  let results: WorkerResult[];
+  try {
+    results = await Promise.all(workers.map((w) => w.result));
+  } finally {
+    // One failed input fails them all: do not leave the others reading.
+    await Promise.all(workers.map((w) => w.worker.terminate()));
+  }
+  const keyed = results.flatMap((r) => r.sessions).map((session) => ({ key: orderKey(session.id), session }));
+  keyed.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1]);
+  const sessions = keyed.map(({ session }, i) => ({ ...session, id: `S${i + 1}` }));
+  return { inputs: results[0].inputs, sessions };
+}
+
+/** A worker's session id is `<input index>:<first packet>`. */
+function orderKey(id: string): [number, number] {
+  const [input, packet] = id.split(':').map(Number);
+  return [input, packet];
+}
+
+function workerUrl(): { url: URL; eval: boolean } {
+  const here = import.meta.url;
+  // Under tsx (tests, dev) the worker is TypeScript: boot it through tsx's loader.
+  if (here.endsWith('.ts')) return { url: new URL('./analyse-worker.ts', here), eval: true };
+  return { url: new URL('./analyse-worker.js', here), eval: false };
+}
+
+interface WorkerResult {
+  sessions: SessionRecord<MessageRecord>[];
+  inputs: InputSummary[];
+}
+
+function startWorker(job: WorkerJob): { worker: Worker; result: Promise<WorkerResult> } {
+  const { url, eval: viaTsx } = workerUrl();
+  const worker = viaTsx
+    ? new Worker(
+        `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`,
+        {
+          eval: true,
+          workerData: job,
+        },
+      )
+    : new Worker(url, { workerData: job });
+  const sessions: SessionRecord<MessageRecord>[] = [];
+  const result = new Promise<WorkerResult>((resolve, reject) => {
+    let settled = false;
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'session') sessions.push(message.session);
+      else if (message.type === 'done') {
+        settled = true;
+        resolve({ sessions, inputs: message.inputs });
+      } else {
+        settled = true;
+        reject(new CaptureInputError(message.file, message.reason));
+      }
+    });
+    worker.on('error', (err) => {
+      settled = true;
+      reject(err);
+    });
+    worker.on('exit', (code) => {
+      if (!settled) reject(new Error(`analysis worker ${job.shard.index} exited with code ${code}`));
+    });
+  });
+  return { worker, result };
+}
