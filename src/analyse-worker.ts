@@ -20,6 +20,7 @@ try {
     messageSink: job.mime ? createMessageParserSink() : undefined,
     shard: job.shard,
     onSession: (session) => post({ type: 'session', session }),
+    onProgress: job.progress ? ({ bytes, packets }) => post({ type: 'progress', bytes, packets }) : undefined,
   });
   post({ type: 'done', inputs: result.inputs });
 } catch (err) {

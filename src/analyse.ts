@@ -3,6 +3,7 @@ import { type ReadCaptureOptions, readCapture } from './capture/read-capture.js'
 import { flowShard } from './decode/flow-shard.js';
 import { PacketDecoder, type PacketDecoderOptions } from './decode/packet-decoder.js';
 import { newTcpSegment } from './decode/tcp-segment.js';
+import type { ProgressFigures } from './report/progress.js';
 import type { DialogueListener } from './smtp/dialogue.js';
 import type { SessionRecord } from './smtp/records.js';
 import { SmtpSessionFactory } from './smtp/session-factory.js';
@@ -22,6 +23,8 @@ export interface AnalyseOptions<M> {
   dialogue?: DialogueListener;
   /** Called for each session as soon as it ends (capture order of endings), with its message data settled. */
   onSession?: (session: SessionRecord<M>) => void;
+  /** Called after each chunk read (about every MiB), for a progress display. */
+  onProgress?: (figures: ProgressFigures) => void;
   /** Called for each input after it has been read. */
   onInput?: (input: InputSummary) => void;
   smtpLimits?: Partial<SmtpLimits>;
@@ -54,7 +57,10 @@ export async function analyseCaptures<M>(
 ): Promise<AnalysisResult<M>> {
   const sessions: SessionRecord<M>[] = [];
   const settling: Promise<void>[] = [];
+  const figures: ProgressFigures = { bytes: 0, packets: 0, sessions: 0, transactions: 0 };
   const deliver = (record: SessionRecord<M>): void => {
+    figures.sessions++;
+    figures.transactions += record.transactions.length;
     sessions.push(record);
     options.onSession?.(record);
   };
@@ -89,11 +95,24 @@ export async function analyseCaptures<M>(
       },
     });
     const onPacket = (packet: RawPacket): void => {
+      figures.packets++;
       if (!decoder.decode(packet, segment)) return;
       if (shard && flowShard(segment, shard.count) !== shard.index) return;
       reassembler.push(segment);
     };
-    const summary = await readCapture(path, onPacket, options.read);
+    const bytesBefore = figures.bytes;
+    const onProgress = options.onProgress;
+    const read: ReadCaptureOptions = onProgress
+      ? {
+          ...options.read,
+          onProgress: (bytesRead) => {
+            figures.bytes = bytesBefore + bytesRead;
+            onProgress(figures);
+          },
+        }
+      : (options.read ?? {});
+    const summary = await readCapture(path, onPacket, read);
+    figures.bytes = bytesBefore + summary.bytes;
     // Fragments still waiting at the end of the file will never complete: report them.
     decoder.flush(summary.packets);
     summary.warnings.push(...decodeWarnings);

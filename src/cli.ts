@@ -2,7 +2,7 @@
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { type AnalyseOptions, analyseCaptures } from './analyse.js';
+import { type AnalyseOptions, type AnalysisResult, analyseCaptures } from './analyse.js';
 import { CaptureInputError } from './capture/errors.js';
 import { formatWarning } from './capture/read-capture.js';
 import { ExtractError, Extractor } from './mail/extractor.js';
@@ -19,6 +19,7 @@ import {
   textMatcher,
 } from './report/filter.js';
 import { jsonDocument, ndjsonLine } from './report/json.js';
+import { ProgressBar, type ProgressFigures } from './report/progress.js';
 import { renderSessionsTable } from './report/session-table.js';
 import { computeStats, renderStats } from './report/stats.js';
 import { renderTranscript } from './report/transcript.js';
@@ -123,19 +124,25 @@ function subcommand(
   );
 }
 
-/** The thread count: as asked, else by input size; stdin is read once, so by one thread. */
-function workerCount(files: string[], asked: number | undefined): number {
-  if (files.includes('-')) return 1;
-  if (asked !== undefined) return asked;
+/** Total size of the inputs, or null when one is stdin or cannot be looked at (the reader says why). */
+function inputBytes(files: string[]): number | null {
   let bytes = 0;
   for (const file of files) {
+    if (file === '-') return null;
     try {
       bytes += statSync(file).size;
     } catch {
-      return 1; // the reader reports what is wrong with it
+      return null;
     }
   }
-  return defaultWorkers(bytes);
+  return bytes;
+}
+
+/** The thread count: as asked, else by input size; stdin is read once, so by one thread. */
+function workerCount(files: string[], asked: number | undefined, bytes: number | null): number {
+  if (files.includes('-')) return 1;
+  if (asked !== undefined) return asked;
+  return bytes === null ? 1 : defaultWorkers(bytes);
 }
 
 function stdoutColour(options: CommonOptions): boolean {
@@ -144,18 +151,28 @@ function stdoutColour(options: CommonOptions): boolean {
 
 async function analyse(files: string[], options: CommonOptions, extra?: AnalyseOptions<MessageRecord>) {
   const mime = options.mime !== false;
-  // Callbacks (dialogue, streaming, extraction) stay on this thread; whole records may not.
-  const result = extra
-    ? await analyseCaptures<MessageRecord>(files, {
-        ports: options.port,
-        messageSink: mime ? createMessageParserSink() : undefined,
-        ...extra,
-      })
-    : await analyseInParallel(files, {
-        ports: options.port,
-        mime,
-        workers: workerCount(files, options.workers),
-      });
+  const bytes = inputBytes(files);
+  const bar = !options.quiet && process.stderr.isTTY && bytes !== null ? new ProgressBar(bytes) : null;
+  const onProgress = bar ? (figures: ProgressFigures) => bar.update(figures) : undefined;
+  let result: AnalysisResult<MessageRecord>;
+  try {
+    // Callbacks (dialogue, streaming, extraction) stay on this thread; whole records may not.
+    result = extra
+      ? await analyseCaptures<MessageRecord>(files, {
+          ports: options.port,
+          messageSink: mime ? createMessageParserSink() : undefined,
+          onProgress,
+          ...extra,
+        })
+      : await analyseInParallel(files, {
+          ports: options.port,
+          mime,
+          workers: workerCount(files, options.workers, bytes),
+          onProgress,
+        });
+  } finally {
+    bar?.stop();
+  }
   if (!options.quiet) {
     for (const input of result.inputs) {
       for (const warning of input.warnings) {

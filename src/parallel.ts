@@ -5,6 +5,7 @@ import { CaptureInputError } from './capture/errors.js';
 import type { InputSummary } from './capture/raw-packet.js';
 import { createMessageParserSink } from './mail/message-parser-sink.js';
 import type { MessageRecord } from './mail/message-record.js';
+import type { ProgressFigures } from './report/progress.js';
 import type { SessionRecord } from './smtp/records.js';
 
 /** The options a worker can take: plain data (no callbacks cross a thread). */
@@ -15,10 +16,13 @@ export interface WorkerJob {
   options: WorkerOptions;
   mime: boolean;
   shard: { index: number; count: number };
+  /** Post progress messages (one worker does, for all). */
+  progress: boolean;
 }
 
 export type WorkerMessage =
   | { type: 'session'; session: SessionRecord<MessageRecord> }
+  | { type: 'progress'; bytes: number; packets: number }
   | { type: 'done'; inputs: InputSummary[] }
   | { type: 'input-error'; file: string; reason: string };
 
@@ -26,6 +30,7 @@ export interface ParallelOptions extends WorkerOptions {
   /** Parse messages (headers, MIME, attachment hashes); false hashes only. */
   mime: boolean;
   workers: number;
+  onProgress?: (figures: ProgressFigures) => void;
 }
 
 /** Below this much input, starting threads costs more than it saves. */
@@ -52,9 +57,24 @@ export async function analyseInParallel(
       messageSink: mime ? createMessageParserSink() : undefined,
     });
   }
-  const { mime, workers: count, ...workerOptions } = options;
+  const { mime, workers: count, onProgress, ...workerOptions } = options;
+  // Every worker reads all of the input: the first one's reading stands for all of them.
+  const figures: ProgressFigures = { bytes: 0, packets: 0, sessions: 0, transactions: 0 };
+  const onMessage = (index: number, message: WorkerMessage): void => {
+    if (message.type === 'progress' && index === 0) {
+      figures.bytes = message.bytes;
+      figures.packets = message.packets;
+    } else if (message.type === 'session') {
+      figures.sessions++;
+      figures.transactions += message.session.transactions.length;
+    } else return;
+    onProgress?.(figures);
+  };
   const workers = Array.from({ length: count }, (_, index) =>
-    startWorker({ paths, options: workerOptions, mime, shard: { index, count } }),
+    startWorker(
+      { paths, options: workerOptions, mime, shard: { index, count }, progress: index === 0 && !!onProgress },
+      (m) => onMessage(index, m),
+    ),
   );
   let results: WorkerResult[];
   try {
@@ -87,7 +107,10 @@ interface WorkerResult {
   inputs: InputSummary[];
 }
 
-function startWorker(job: WorkerJob): { worker: Worker; result: Promise<WorkerResult> } {
+function startWorker(
+  job: WorkerJob,
+  onMessage: (message: WorkerMessage) => void,
+): { worker: Worker; result: Promise<WorkerResult> } {
   const { url, eval: viaTsx } = workerUrl();
   const worker = viaTsx
     ? new Worker(
@@ -102,6 +125,8 @@ function startWorker(job: WorkerJob): { worker: Worker; result: Promise<WorkerRe
   const result = new Promise<WorkerResult>((resolve, reject) => {
     let settled = false;
     worker.on('message', (message: WorkerMessage) => {
+      onMessage(message);
+      if (message.type === 'progress') return;
       if (message.type === 'session') sessions.push(message.session);
       else if (message.type === 'done') {
         settled = true;
