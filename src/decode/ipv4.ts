@@ -22,8 +22,8 @@ const FRAGMENT_OFFSET_MASK = 0x1fff;
 
 /**
  * Decodes the IPv4 header at `off`. `lengthlessMissing` is what the capture says it cut (wire
- * length minus captured length), used only when the total length field is 0 (segmentation
- * offload leaves it so) and the header cannot tell.
+ * length minus captured length): the missing length when the total length field is 0
+ * (segmentation offload leaves it so), and 0 makes a total length beyond the frame a warning.
  */
 export function decodeIpv4(
   buf: Buffer,
@@ -73,6 +73,14 @@ export function decodeIpv4(
     info.end = off + totalLength;
     info.missing = 0;
   } else {
+    if (lengthlessMissing === 0) {
+      // Not a snaplen cut: the capture holds the whole frame, so the header lies (or the frame
+      // was damaged). The bytes present are still used; the rest is a gap, never invented.
+      warn(
+        DecodeWarningCode.BadIpHeader,
+        `IPv4 total length ${totalLength} exceeds the ${available} bytes of a frame the capture did not cut`,
+      );
+    }
     info.end = buf.length;
     info.missing = totalLength - available;
   }

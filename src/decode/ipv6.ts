@@ -54,6 +54,13 @@ export function decodeIpv6(
     end = announcedEnd;
     info.missing = 0;
   } else {
+    if (lengthlessMissing === 0) {
+      // The capture holds the whole frame: not a snaplen cut but a header that lies (see ipv4.ts).
+      warn(
+        DecodeWarningCode.BadIpHeader,
+        `IPv6 payload length ${payloadLength} exceeds the ${available - IPV6_HEADER} bytes of a frame the capture did not cut`,
+      );
+    }
     end = buf.length;
     info.missing = announcedEnd - buf.length;
   }

@@ -90,7 +90,7 @@ export class PacketDecoder {
       buf = datagram;
     }
     if (status !== IP_TCP) return false;
-    if (!decodeTcpHeader(buf, ip.payloadOffset, ip.end, out, this.warn)) return false;
+    if (!decodeTcpHeader(buf, ip.payloadOffset, ip.end, ip.missing, out, this.warn)) return false;
 
     out.packet = packet.index;
     out.tsSec = packet.tsSec;
@@ -100,7 +100,6 @@ export class PacketDecoder {
     out.ipBuffer = buf;
     out.srcAddrOffset = ip.srcOffset;
     out.dstAddrOffset = ip.dstOffset;
-    out.missingPayload = ip.missing;
     out.vlan = link.vlan;
     return true;
   }

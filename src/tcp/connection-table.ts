@@ -24,6 +24,11 @@ export class Connection {
   halves: [HalfStream, HalfStream] | null = null;
   /** Sequence number of the client's SYN, to tell a retransmitted SYN from port reuse. */
   clientIsn: number;
+  /** An RST was seen: the connection closes once the bytes before it arrived (see resetSettled). */
+  reset = false;
+  /** Sequence number of that RST, and the direction that sent it. */
+  rstSeq = 0;
+  rstDir = 0;
   /** Capture second of the last packet (idle timeouts need no finer grain). */
   lastSec: number;
   /** The last packet of the connection (a per-connection object, updated in place). */
@@ -56,7 +61,8 @@ export interface Roles {
 /**
  * Who is the client, decided from the first packet of a connection: the SYN sender; else the
  * receiver of a SYN-ACK; else the side not on a server port (both on one: the lower port is the
- * server); else the packet's destination is taken as the server.
+ * server); else the sender of an SMTP reply line is the server (of anything else, the client);
+ * else the packet's destination is taken as the server.
  */
 export function decideRoles(seg: TcpSegment, serverPorts: ReadonlySet<number>): Roles {
   const syn = (seg.flags & TcpFlag.SYN) !== 0;
@@ -69,7 +75,22 @@ export function decideRoles(seg: TcpSegment, serverPorts: ReadonlySet<number>): 
     return { srcIsClient: seg.srcPort > seg.dstPort, roleSource: 'port' };
   }
   if (srcServer !== dstServer) return { srcIsClient: dstServer, roleSource: 'port' };
+  // Neither the handshake nor the ports tell (both ends on one port): SMTP replies start with
+  // three digits, commands never do.
+  if (seg.payload.length !== 0) return { srcIsClient: !isReplyStart(seg.payload), roleSource: 'content' };
   return { srcIsClient: true, roleSource: 'first-packet' };
+}
+
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+
+/** Whether bytes begin like an SMTP reply line: three digits, then a space, '-' or the line end. */
+function isReplyStart(b: Buffer): boolean {
+  if (b.length < 3) return false;
+  for (let i = 0; i < 3; i++) if (b[i] < DIGIT_0 || b[i] > DIGIT_9) return false;
+  if (b.length === 3) return true;
+  const c = b[3];
+  return c === 0x20 || c === 0x2d || c === 0x0d || c === 0x0a;
 }
 
 /** The ConnectionInfo handed to the factory: the only place addresses become strings. */

@@ -43,6 +43,9 @@ export class HalfStream {
   /** Sequence number the FIN occupies (= end of data), or NO_FIN. */
   finSeq = NO_FIN;
 
+  /** The peer's latest ACK of this direction before it started (tells a midstream keep-alive). */
+  private peerAck = 0;
+  private peerAckSeen = false;
   private readonly handler: StreamHandler;
   private readonly dir: Direction;
   private readonly limits: HalfStreamLimits;
@@ -74,6 +77,18 @@ export class HalfStream {
     } else if (!this.started) {
       // A bare ACK gives no reliable start (a keep-alive sits at next-1): wait for bytes or FIN.
       if (payload.length === 0 && missing === 0 && (flags & FIN) === 0) return;
+      if (
+        payload.length === 1 &&
+        missing === 0 &&
+        (flags & FIN) === 0 &&
+        this.peerAckSeen &&
+        seqDiff(this.peerAck, s) === 1
+      ) {
+        // A midstream capture that opens on a keep-alive: the peer already acknowledged the
+        // byte after it, so the stream starts there and the probe's garbage byte is not data.
+        this.start(this.peerAck);
+        return;
+      }
       this.start(s);
     }
     const len = payload.length;
@@ -94,11 +109,30 @@ export class HalfStream {
     if ((flags & FIN) !== 0) this.fin(seqAdd(s, len + missing), at);
   }
 
-  /** The peer acknowledged everything before `ack`: bytes before it that we lack are lost. */
-  acked(ack: number, at: PacketRef): void {
-    if (!this.started || this.ended || seqDiff(ack, this.next) <= 0) return;
+  /**
+   * The peer acknowledged everything before `ack`: bytes before it that we lack are lost.
+   * `withData`: the ACK rides on the peer's own data, which must follow the bytes it answers, so
+   * the whole range is given up now. A bare ACK (or FIN) gives up a hole only when it reaches
+   * held bytes after it: such a packet can be written before segments it acknowledges (a TAP
+   * merging directions), and those late segments are still placed.
+   */
+  acked(ack: number, withData: boolean, at: PacketRef): void {
+    if (!this.started) {
+      this.peerAck = ack;
+      this.peerAckSeen = true;
+      return;
+    }
+    if (this.ended || seqDiff(ack, this.next) <= 0) return;
     // An ACK past the FIN also counts the FIN's own sequence number.
-    const target = this.finSeq !== NO_FIN && seqDiff(ack, this.finSeq) > 0 ? this.finSeq : ack;
+    let target = this.finSeq !== NO_FIN && seqDiff(ack, this.finSeq) > 0 ? this.finSeq : ack;
+    if (!withData && target !== this.finSeq) {
+      const held = this.held;
+      let i = held.length - 1;
+      while (i >= 0 && seqDiff(ack, held[i].seq) < 0) i--;
+      if (i < 0) return;
+      const end = seqAdd(held[i].seq, held[i].len);
+      if (seqDiff(end, target) < 0) target = end;
+    }
     this.advanceTo(target, at);
   }
 
@@ -112,6 +146,11 @@ export class HalfStream {
       target = seqAdd(last.seq, last.len);
     }
     this.advanceTo(target, at);
+  }
+
+  /** Whether ranges wait behind a hole (a late segment can still fill it). */
+  get holding(): boolean {
+    return this.held.length !== 0;
   }
 
   /** Drops buffers once the connection is closed. */

@@ -8,6 +8,7 @@ import {
   NO_ISN,
 } from './connection-table.js';
 import { HalfStream, type HalfStreamLimits } from './half-stream.js';
+import { seqDiff } from './seq.js';
 import { type CloseReason, Direction, type PacketRef, type StreamFactory } from './stream.js';
 
 const SYN = TcpFlag.SYN;
@@ -39,6 +40,12 @@ export const REASSEMBLER_DEFAULTS = {
 const acceptAll = (): boolean => true;
 
 /**
+ * Capture seconds a connection stays open after its RST (and its last packet): segments sent
+ * before the RST can be written after it (a TAP merging two directions, a reordering switch).
+ */
+export const RESET_LINGER_SEC = 2;
+
+/**
  * Turns TCP segments, in capture order, into per-connection ordered byte streams (gopacket's
  * assembler): a StreamFactory makes one handler per connection and receives data, gaps,
  * anomalies and one close, both directions interleaved in capture order.
@@ -55,6 +62,8 @@ export class TcpReassembler {
   private readonly cur: PacketRef = { packet: 0, tsSec: 0, tsNsec: 0 };
   private nowSec = -Infinity;
   private nextSweepSec = -Infinity;
+  /** Connections that saw an RST and are still open (see closeResets). */
+  private resets: Connection[] = [];
 
   constructor(factory: StreamFactory, options: TcpReassemblerOptions = {}) {
     this.factory = factory;
@@ -82,6 +91,7 @@ export class TcpReassembler {
       if (now >= this.nextSweepSec) {
         this.nextSweepSec = now + 1;
         this.table.expire(now, this.idleTimeoutSec, this.onIdle);
+        this.closeResets(now);
       }
     }
     const cur = this.cur;
@@ -120,10 +130,16 @@ export class TcpReassembler {
     const half = halves[dir];
     const peer = halves[1 - dir];
     // The ACK first: bytes of the peer it proves lost come before this packet's own data.
-    if ((flags & (ACK | RST)) === ACK) peer.acked(seg.ack, cur);
+    if ((flags & (ACK | RST)) === ACK)
+      peer.acked(seg.ack, seg.payload.length !== 0 || seg.missingPayload !== 0, cur);
     half.segment(seg.seq, flags, seg.payload, seg.missingPayload, cur);
-    if ((flags & RST) !== 0) this.close(conn, 'rst', cur);
-    else if (half.ended && peer.ended) this.close(conn, 'fin', cur);
+    if ((flags & RST) !== 0 && !conn.reset) {
+      // Not closed yet: a capture can hold the RST before the last data of either side.
+      conn.reset = true;
+      conn.rstSeq = seg.seq;
+      conn.rstDir = dir;
+      this.resets.push(conn);
+    } else if (!conn.reset && half.ended && peer.ended) this.close(conn, 'fin', cur);
   }
 
   /** End of capture: every connection delivers what it holds (after gaps) and closes. */
@@ -154,7 +170,8 @@ export class TcpReassembler {
     this.table.remove(conn);
     const halves = conn.halves;
     if (halves === null) return;
-    const finished = halves[0].ended || halves[1].ended || halves[0].finSeq !== -1 || halves[1].finSeq !== -1;
+    const finished =
+      conn.reset || halves[0].ended || halves[1].ended || halves[0].finSeq !== -1 || halves[1].finSeq !== -1;
     if (!finished) {
       conn.handler!.anomaly(
         'syn-on-open-connection',
@@ -178,6 +195,24 @@ export class TcpReassembler {
     this.close(conn, 'evicted', conn.last);
   }
 
+  /**
+   * Closes connections whose RST is RESET_LINGER_SEC of capture time old (counted from their
+   * last packet) once nothing they hold can still be filled; the others wait for the idle
+   * timeout or the end of the capture.
+   */
+  private closeResets(now: number): void {
+    if (this.resets.length === 0) return;
+    const waiting: Connection[] = [];
+    for (const conn of this.resets) {
+      const halves = conn.halves;
+      if (halves === null) continue;
+      if (now - conn.lastSec > RESET_LINGER_SEC && resetSettled(conn, halves))
+        this.close(conn, 'rst', conn.last);
+      else waiting.push(conn);
+    }
+    this.resets = waiting;
+  }
+
   private readonly onIdle = (conn: Connection): void => {
     if (conn.halves !== null) this.close(conn, 'idle', conn.last);
   };
@@ -191,8 +226,22 @@ export class TcpReassembler {
     conn.handler = null;
     halves[0].flush(at);
     halves[1].flush(at);
-    handler.close(reason, [halves[0].counts, halves[1].counts], at);
+    // A connection kept open after its RST for late segments still ended by that RST.
+    const why = conn.reset && reason !== 'evicted' ? 'rst' : reason;
+    handler.close(why, [halves[0].counts, halves[1].counts], at);
     halves[0].release();
     halves[1].release();
   }
+}
+
+/**
+ * Whether a connection that saw an RST can close: the sender's bytes before the RST's sequence
+ * number have all arrived and the peer waits on no hole. Until then late segments are still
+ * placed; the idle timeout or the end of the capture closes it otherwise. No gap is declared
+ * from the RST's number alone: it is no proof that the bytes before it were sent.
+ */
+function resetSettled(conn: Connection, halves: [HalfStream, HalfStream]): boolean {
+  const sender = halves[conn.rstDir];
+  const ahead = sender.started && !sender.ended && seqDiff(conn.rstSeq, sender.next) > 0;
+  return !ahead && !halves[1 - conn.rstDir].holding;
 }

@@ -32,7 +32,8 @@ export interface ConnectionInfo {
   first: PacketRef;
   tsDigits: number;
   /**
-   * How the roles were decided: 'first-packet' means no handshake and no server port told, so
+   * How the roles were decided: 'content' means no handshake and no server port told, and the
+   * first payload did (a reply line comes from the server); 'first-packet' means nothing told, so
    * the destination of the first packet was taken as the server.
    */
   roleSource: 'syn' | 'syn-ack' | 'port' | 'first-packet' | 'content';

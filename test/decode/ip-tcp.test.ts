@@ -81,6 +81,30 @@ describe('IPv4', () => {
     assert.deepEqual(warnings, []);
   });
 
+  it('a snaplen inside the TCP header still places the segment: its payload is all missing', () => {
+    const { decode, warnings } = decoder();
+    // Timestamps option: a 32-byte TCP header; snaplen 64 keeps 30 of it.
+    const tcpOptions = Buffer.from([1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2]);
+    const frame = ethernet(ipv4Tcp({ ...base, tcpOptions, payload: 'x'.repeat(100) }));
+    const seg = decode(frame.subarray(0, 64), ETHERNET, { index: 3, origLength: frame.length });
+    assert.ok(seg);
+    assert.deepEqual([seg.seq, seg.ack, seg.flags, seg.window], [100, 200, TcpFlag.PSH | TcpFlag.ACK, 65535]);
+    assert.equal(seg.payload.length, 0);
+    assert.equal(seg.missingPayload, 100);
+    // 14 bytes of header (through the flags) are the least that can be placed.
+    const tiny = decode(frame.subarray(0, 14 + 20 + 14), ETHERNET, { index: 4, origLength: frame.length });
+    assert.equal(tiny?.missingPayload, 100);
+    assert.equal(tiny?.window, 0);
+    assert.equal(
+      decode(frame.subarray(0, 14 + 20 + 13), ETHERNET, { index: 5, origLength: frame.length }),
+      null,
+    );
+    assert.deepEqual(
+      warnings.map((w) => [w.code, w.packet]),
+      [['truncated-tcp-header', 5]],
+    );
+  });
+
   it('Ethernet padding after the datagram is not payload', () => {
     const { decode } = decoder();
     const frame = ethernet(ipv4Tcp({ ...base, payload: 'OK' }), { pad: true });

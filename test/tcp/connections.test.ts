@@ -45,7 +45,7 @@ describe('roles', () => {
     assert.equal(rec.only.info.roleSource, 'port');
   });
 
-  test('no server port: the first packet goes to the server', () => {
+  test('no server port, the first payload is no reply: its sender is the client', () => {
     const { r, rec, feeder } = setup();
     const talk = new Talk(feeder, '10.0.0.9:6000', '10.0.0.3:5000');
     talk.c(1, 'x');
@@ -53,9 +53,34 @@ describe('roles', () => {
     r.finish();
     const c = rec.only;
     assert.deepEqual(c.info.client, { ip: '10.0.0.9', port: 6000 });
-    assert.equal(c.info.roleSource, 'first-packet');
+    assert.equal(c.info.roleSource, 'content');
     assert.equal(c.stream(C), 'x');
     assert.equal(c.stream(S), 'y');
+  });
+
+  test('no server port, the first payload is a reply line: its sender is the server', () => {
+    for (const reply of ['250 ok\r\n', '250-first\r\n', '354\r\n', '221']) {
+      const { r, rec, feeder } = setup();
+      const talk = new Talk(feeder, '10.0.0.9:6000', '10.0.0.3:5000');
+      talk.c(1, reply);
+      r.finish();
+      assert.deepEqual(rec.only.info.server, { ip: '10.0.0.9', port: 6000 }, reply);
+      assert.equal(rec.only.info.roleSource, 'content');
+    }
+    // Digits that do not make a reply code.
+    const { r, rec, feeder } = setup();
+    new Talk(feeder, '10.0.0.9:6000', '10.0.0.3:5000').c(1, '2500 bytes\r\n');
+    r.finish();
+    assert.deepEqual(rec.only.info.client, { ip: '10.0.0.9', port: 6000 });
+  });
+
+  test('nothing tells (a snaplen-cut first payload): the first packet goes to the server', () => {
+    const { r, rec, feeder } = setup();
+    const talk = new Talk(feeder, '10.0.0.9:6000', '10.0.0.3:5000');
+    talk.c(1, '', { missing: 100 });
+    r.finish();
+    assert.deepEqual(rec.only.info.client, { ip: '10.0.0.9', port: 6000 });
+    assert.equal(rec.only.info.roleSource, 'first-packet');
   });
 
   test('only the SYN-ACK seen: its sender is the server', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Direction } from '../../src/tcp/stream.js';
-import { ACK, FIN, RST, SYN, setup, type Talk } from '../helpers/segments.js';
+import { ACK, FIN, RST, SYN, setup, Talk } from '../helpers/segments.js';
 
 const C = Direction.ClientToServer;
 const S = Direction.ServerToClient;
@@ -276,12 +276,55 @@ describe('FIN', () => {
     rec.only.assertClosed('end-of-capture', [8, 0]);
   });
 
-  test('RST closes at once, flushing held data after the gap', () => {
+  test('RST while the peer waits on a hole: a late segment still fills it, then the RST closes', () => {
+    const { r, rec, talk } = setup();
+    handshake(talk);
+    talk.c(1001, 'abc', { ack: 5001 });
+    const held = talk.c(1007, 'gh', { ack: 5001 });
+    talk.s(5001, '', { flags: RST | ACK, ack: 1004 });
+    assert.equal(rec.only.closed, null);
+    const c = rec.only;
+    const late = talk.c(1004, 'def', { ack: 5001 });
+    r.finish();
+    assert.deepEqual(
+      c.events.filter((e) => e.kind !== 'anomaly').map((e) => [e.kind, e.packet]),
+      [
+        ['data', 4],
+        ['data', late],
+        ['data', held],
+        ['close', late],
+      ],
+    );
+    assert.equal(c.stream(Direction.ClientToServer), 'abcdefgh');
+    c.assertClosed('rst', [8, 0]);
+  });
+
+  test('after an RST the connection lingers 2 capture seconds for late data, then closes', () => {
+    const { r, rec, talk, feeder } = setup();
+    handshake(talk);
+    talk.c(1001, 'QUIT\r\n', { ack: 5001 });
+    const rst = talk.c(1007, '', { flags: RST | ACK, ack: 5001 });
+    // The server's reply, written after the RST that answered it.
+    const late = talk.s(5001, '221 bye\r\n', { ack: 1007, tsSec: 1001 });
+    assert.ok(late > rst);
+    const c = rec.only;
+    assert.equal(c.stream(Direction.ServerToClient), '221 bye\r\n');
+    const other = new Talk(feeder, '10.0.0.9:40001', '10.0.0.2:25');
+    other.c(1, 'x', { tsSec: 1003 });
+    assert.equal(rec.conns[0].closed, null, 'within 2 s of its last packet');
+    other.c(2, 'y', { tsSec: 1004 });
+    c.assertClosed('rst', [6, 9]);
+    assert.equal(c.closed?.packet, late);
+    r.finish();
+  });
+
+  test('RST while the peer waits on a hole that never fills: gap at the end of the capture', () => {
     const { r, rec, talk } = setup();
     handshake(talk);
     talk.c(1001, 'abc', { ack: 5001 });
     const held = talk.c(1007, 'gh', { ack: 5001 });
     const rst = talk.s(5001, '', { flags: RST | ACK, ack: 1004 });
+    r.finish();
     const c = rec.only;
     assert.deepEqual(
       c.events.filter((e) => e.kind !== 'anomaly').map((e) => [e.kind, e.packet]),
@@ -293,7 +336,20 @@ describe('FIN', () => {
       ],
     );
     c.assertClosed('rst', [8, 0]);
+  });
+
+  test("RST written before the sender's last data: the data is placed, then the RST closes", () => {
+    const { r, rec, talk } = setup();
+    handshake(talk);
+    talk.c(1001, 'abc', { ack: 5001 });
+    talk.c(1007, '', { flags: RST | ACK, ack: 5001 });
+    assert.equal(rec.only.closed, null);
+    const c = rec.only;
+    const last = talk.c(1004, 'def', { ack: 5001 });
+    assert.equal(c.stream(Direction.ClientToServer), 'abcdef');
     r.finish();
+    assert.equal(c.closed?.packet, last);
+    c.assertClosed('rst', [6, 0]);
   });
 });
 
