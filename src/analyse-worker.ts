@@ -20,6 +20,8 @@ try {
     messageSink: job.mime ? createMessageParserSink() : undefined,
     shard: job.shard,
     onSession: (session) => post({ type: 'session', session }),
+    onConnection: (key, state) => post({ type: 'connection', key, state }),
+    onPosition: (key) => post({ type: 'position', key }),
     onProgress: job.progress ? ({ bytes, packets }) => post({ type: 'progress', bytes, packets }) : undefined,
   });
   post({ type: 'done', inputs: result.inputs });

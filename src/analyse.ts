@@ -4,6 +4,7 @@ import { flowShard } from './decode/flow-shard.js';
 import { PacketDecoder, type PacketDecoderOptions } from './decode/packet-decoder.js';
 import { newTcpSegment } from './decode/tcp-segment.js';
 import type { ProgressFigures } from './report/progress.js';
+import type { SessionKey } from './session-order.js';
 import type { DialogueListener } from './smtp/dialogue.js';
 import type { SessionRecord } from './smtp/records.js';
 import { SmtpSessionFactory } from './smtp/session-factory.js';
@@ -17,12 +18,21 @@ const MAX_WARNINGS_PER_INPUT = 1000;
 export interface AnalyseOptions<M> {
   /** Ports besides 25, 465, 587 and 2525 to read as SMTP. */
   ports?: number[];
+  /** Find SMTP on any other port by its content (a 220 greeting and HELO/EHLO/LHLO); default true. */
+  detect?: boolean;
   /** What to do with each message's bytes besides hashing them (the mail layer's parser, an extractor). */
   messageSink?: MessageSinkFactory<M>;
   /** Receives every line of every session's dialogue, for the transcript. */
   dialogue?: DialogueListener;
   /** Called for each session as soon as it ends (capture order of endings), with its message data settled. */
   onSession?: (session: SessionRecord<M>) => void;
+  /**
+   * The order onSession sees sessions in: as each ends (default; NDJSON), or by first packet
+   * (S1, S2, ...; a document), holding only the sessions that ended before an earlier one did.
+   */
+  order?: 'end' | 'first-packet';
+  /** Collect every session into the result (default true); false keeps memory flat. */
+  keep?: boolean;
   /** Called after each chunk read (about every MiB), for a progress display. */
   onProgress?: (figures: ProgressFigures) => void;
   /** Called for each input after it has been read. */
@@ -37,6 +47,10 @@ export interface AnalyseOptions<M> {
    * runs. Session ids are then `<input index>:<first packet>` keys for the caller to renumber.
    */
   shard?: { index: number; count: number };
+  /** A connection became a session, a probe (content detection deciding), or was found not SMTP. */
+  onConnection?: (key: SessionKey, state: 'smtp' | 'probe' | 'not-smtp') => void;
+  /** After each chunk: every packet up to this one has been read (and its connections reported). */
+  onPosition?: (key: SessionKey) => void;
 }
 
 export interface AnalysisResult<M> {
@@ -58,20 +72,40 @@ export async function analyseCaptures<M>(
   const sessions: SessionRecord<M>[] = [];
   const settling: Promise<void>[] = [];
   const figures: ProgressFigures = { bytes: 0, packets: 0, sessions: 0, transactions: 0 };
+  const keep = options.keep ?? true;
+  const ordered = options.order === 'first-packet' && !options.shard;
+  // Sessions that ended before an earlier-numbered one did, by their number.
+  const early = new Map<number, SessionRecord<M>>();
+  let nextOrdinal = 1;
+  const emit = (record: SessionRecord<M>): void => {
+    if (keep) sessions.push(record);
+    options.onSession?.(record);
+  };
   const deliver = (record: SessionRecord<M>): void => {
     figures.sessions++;
     figures.transactions += record.transactions.length;
-    sessions.push(record);
-    options.onSession?.(record);
+    if (!ordered) {
+      emit(record);
+      return;
+    }
+    early.set(sessionOrdinal(record.id), record);
+    for (let next = early.get(nextOrdinal); next !== undefined; next = early.get(nextOrdinal)) {
+      early.delete(nextOrdinal++);
+      emit(next);
+    }
   };
   let inputIndex = 0;
   const shard = options.shard;
   const factory = new SmtpSessionFactory<M>({
     idFor: shard ? (info) => `${inputIndex}:${info.first.packet}` : undefined,
     extraPorts: options.ports,
+    detect: options.detect,
     limits: options.smtpLimits,
     messageSink: options.messageSink,
     dialogue: options.dialogue,
+    onConnection: options.onConnection
+      ? (info, state) => options.onConnection?.([inputIndex, info.first.packet], state)
+      : undefined,
     onRecord: (record, ready) => {
       if (ready) settling.push(ready.then(() => deliver(record)));
       else deliver(record);
@@ -94,23 +128,27 @@ export async function analyseCaptures<M>(
         else unlisted++;
       },
     });
+    let lastPacket = 0;
     const onPacket = (packet: RawPacket): void => {
       figures.packets++;
+      lastPacket = packet.index;
       if (!decoder.decode(packet, segment)) return;
       if (shard && flowShard(segment, shard.count) !== shard.index) return;
       reassembler.push(segment);
     };
     const bytesBefore = figures.bytes;
-    const onProgress = options.onProgress;
-    const read: ReadCaptureOptions = onProgress
-      ? {
-          ...options.read,
-          onProgress: (bytesRead) => {
-            figures.bytes = bytesBefore + bytesRead;
-            onProgress(figures);
-          },
-        }
-      : (options.read ?? {});
+    const { onProgress, onPosition } = options;
+    const read: ReadCaptureOptions =
+      onProgress || onPosition
+        ? {
+            ...options.read,
+            onProgress: (bytesRead) => {
+              figures.bytes = bytesBefore + bytesRead;
+              onProgress?.(figures);
+              onPosition?.([inputIndex, lastPacket]);
+            },
+          }
+        : (options.read ?? {});
     const summary = await readCapture(path, onPacket, read);
     figures.bytes = bytesBefore + summary.bytes;
     // Fragments still waiting at the end of the file will never complete: report them.

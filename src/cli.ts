@@ -1,15 +1,18 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { type AnalyseOptions, type AnalysisResult, analyseCaptures } from './analyse.js';
+import { firstDamage } from './capture/damage.js';
 import { CaptureInputError } from './capture/errors.js';
-import { formatWarning } from './capture/read-capture.js';
+import { expandInputs } from './capture/expand-inputs.js';
+import { checkCaptureInput, formatWarning } from './capture/read-capture.js';
 import { ExtractError, Extractor } from './mail/extractor.js';
 import { createMessageParserSink } from './mail/message-parser-sink.js';
 import type { MessageRecord } from './mail/message-record.js';
 import { analyseInParallel, defaultWorkers } from './parallel.js';
 import { decideColour } from './report/colour.js';
+import { credsJson, renderCredsTable } from './report/creds.js';
 import { escapeForTerminal } from './report/escape.js';
 import {
   compileSelection,
@@ -18,12 +21,13 @@ import {
   type SelectionOptions,
   textMatcher,
 } from './report/filter.js';
-import { jsonDocument, ndjsonLine } from './report/json.js';
+import { JsonDocumentWriter, ndjsonLine } from './report/json.js';
 import { ProgressBar, type ProgressFigures } from './report/progress.js';
-import { renderSessionsTable } from './report/session-table.js';
-import { computeStats, renderStats } from './report/stats.js';
+import { SessionsTable } from './report/session-table.js';
+import { renderStats, StatsAccumulator } from './report/stats.js';
 import { renderTranscript } from './report/transcript.js';
 import type { DialogueEvent } from './smtp/dialogue.js';
+import type { SessionRecord } from './smtp/records.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -38,6 +42,10 @@ interface CommonOptions extends SelectionOptions {
   /** False with --no-mime: messages are hashed, not parsed. */
   mime?: boolean;
   workers?: number;
+  /** False with --no-detect: only the SMTP ports and --port are read. */
+  detect?: boolean;
+  showSecrets?: boolean;
+  strict?: boolean;
 }
 
 function usageError(message: string): CommanderError {
@@ -94,7 +102,10 @@ function withCommonOptions(command: Command): Command {
     .option('--until <time>', 'only transactions that began at or before this capture time', checkedTime)
     .option('--color', 'colour the output')
     .option('--no-color', 'never colour the output')
-    .option('-q, --quiet', 'no warnings on stderr');
+    .option('-q, --quiet', 'no warnings on stderr')
+    .option('--strict', 'exit 1 when an input is damaged (cut or corrupt) instead of reporting what was read')
+    .option('--no-detect', 'read only the SMTP ports and --port (no SMTP detection on other ports)')
+    .option('--show-secrets', 'show passwords, SASL responses and tokens in tables and transcripts');
 }
 
 function parseWorkers(value: string): number {
@@ -149,27 +160,55 @@ function stdoutColour(options: CommonOptions): boolean {
   return decideColour({ flag: options.color, env: process.env, stream: process.stdout });
 }
 
-async function analyse(files: string[], options: CommonOptions, extra?: AnalyseOptions<MessageRecord>) {
+/** How a subcommand takes the sessions. */
+interface Run {
+  /** Each selected session (--session and the filters), in `order`. */
+  onSession?: (session: SessionRecord<MessageRecord>) => void;
+  /** By first packet (S1, S2, ...; default) or as each session ends (NDJSON). */
+  order?: 'end' | 'first-packet';
+  /** Also return every session (default false: reports that stream keep memory flat). */
+  keep?: boolean;
+  /** Callbacks that must run on this thread (dialogue, extraction): one thread reads. */
+  local?: Pick<AnalyseOptions<MessageRecord>, 'dialogue' | 'messageSink'>;
+}
+
+async function analyse(files: string[], options: CommonOptions, run: Run = {}) {
+  const paths = expandInputs(files);
+  // Every input is checked before any output, so a report never stops halfway on a bad file.
+  for (const path of paths) await checkCaptureInput(path);
   const mime = options.mime !== false;
-  const bytes = inputBytes(files);
+  const bytes = inputBytes(paths);
   const bar = !options.quiet && process.stderr.isTTY && bytes !== null ? new ProgressBar(bytes) : null;
   const onProgress = bar ? (figures: ProgressFigures) => bar.update(figures) : undefined;
+  const selection = compileSelection(options);
+  const consumer = run.onSession;
+  const onSession = consumer
+    ? (session: SessionRecord<MessageRecord>) => {
+        if (selection.session(session)) consumer(session);
+      }
+    : undefined;
+  const common = {
+    ports: options.port,
+    detect: options.detect,
+    onProgress,
+    onSession,
+    keep: run.keep ?? false,
+  };
   let result: AnalysisResult<MessageRecord>;
   try {
-    // Callbacks (dialogue, streaming, extraction) stay on this thread; whole records may not.
-    result = extra
-      ? await analyseCaptures<MessageRecord>(files, {
-          ports: options.port,
-          messageSink: mime ? createMessageParserSink() : undefined,
-          onProgress,
-          ...extra,
-        })
-      : await analyseInParallel(files, {
-          ports: options.port,
-          mime,
-          workers: workerCount(files, options.workers, bytes),
-          onProgress,
-        });
+    result =
+      run.local || run.order === 'end'
+        ? await analyseCaptures<MessageRecord>(paths, {
+            ...common,
+            order: run.order ?? 'first-packet',
+            messageSink: mime ? createMessageParserSink() : undefined,
+            ...run.local,
+          })
+        : await analyseInParallel(paths, {
+            ...common,
+            mime,
+            workers: workerCount(paths, options.workers, bytes),
+          });
   } finally {
     bar?.stop();
   }
@@ -180,7 +219,10 @@ async function analyse(files: string[], options: CommonOptions, extra?: AnalyseO
       }
     }
   }
-  return result;
+  const damage = options.strict ? firstDamage(result.inputs) : null;
+  if (damage)
+    throw new CaptureInputError(damage.file, `--strict: ${formatWarning('damaged', damage.warning)}`);
+  return { inputs: result.inputs, sessions: result.sessions.filter(selection.session) };
 }
 
 function write(text: string): Promise<void> {
@@ -200,9 +242,9 @@ function buildProgram(): Command {
     isDefault: true,
     workers: true,
   }).action(async (files: string[], options: CommonOptions) => {
-    const { sessions } = await analyse(files, options);
-    const selection = compileSelection(options);
-    await write(renderSessionsTable(sessions.filter(selection.session), { colour: stdoutColour(options) }));
+    const table = new SessionsTable({ colour: stdoutColour(options), showSecrets: options.showSecrets });
+    await analyse(files, options, { onSession: (session) => table.add(session) });
+    await write(table.toString());
   });
 
   subcommand(program, 'transcript', 'the dialogue of each session, client and server in two colours')
@@ -216,41 +258,63 @@ function buildProgram(): Command {
         if (list) list.push(event);
         else events.set(id, [event]);
       };
-      const { sessions } = await analyse(files, options, { dialogue });
+      const { sessions } = await analyse(files, options, { local: { dialogue }, keep: true });
       const colour = stdoutColour(options);
-      const parts = sessions
-        .filter(compileSelection(options).session)
-        .map((session) =>
-          renderTranscript(session, events.get(session.id) ?? [], { colour, bodyLines: options.bodyLines }),
-        );
+      const parts = sessions.map((session) =>
+        renderTranscript(session, events.get(session.id) ?? [], {
+          colour,
+          bodyLines: options.bodyLines,
+          showSecrets: options.showSecrets,
+        }),
+      );
       await write(parts.join('\n'));
     });
 
   subcommand(program, 'json', 'sessions as JSON (the schema is in the README)', { workers: true })
     .option('--ndjson', 'one session per line, as each session ends (read by one thread)')
     .action(async (files: string[], options: CommonOptions & { ndjson?: boolean }) => {
-      const selection = compileSelection(options);
       if (options.ndjson) {
-        const lines: string[] = [];
         await analyse(files, options, {
-          onSession: (session) => {
-            if (selection.session(session)) lines.push(ndjsonLine(session));
-          },
+          order: 'end',
+          onSession: (session) => process.stdout.write(ndjsonLine(session)),
         });
-        await write(lines.join(''));
         return;
       }
-      const { inputs, sessions } = await analyse(files, options);
-      await write(jsonDocument(inputs, sessions.filter(selection.session), version));
+      // Written a session at a time (the head once the inputs are known to open); the inputs'
+      // summaries close the document.
+      const writer = new JsonDocumentWriter(version);
+      let head = writer.head();
+      const begin = (): string => {
+        const text = head;
+        head = '';
+        return text;
+      };
+      const { inputs } = await analyse(files, options, {
+        onSession: (session) => process.stdout.write(begin() + writer.session(session)),
+      });
+      await write(begin() + writer.tail(inputs));
     });
 
   subcommand(program, 'stats', 'counts: sessions, statuses, reply codes, top senders, anomalies', {
     workers: true,
   }).action(async (files: string[], options: CommonOptions) => {
-    const { sessions } = await analyse(files, options);
-    const selected = sessions.filter(compileSelection(options).session);
-    await write(renderStats(computeStats(selected), { colour: stdoutColour(options) }));
+    const stats = new StatsAccumulator();
+    await analyse(files, options, { onSession: (session) => stats.add(session) });
+    await write(renderStats(stats.result(), { colour: stdoutColour(options) }));
   });
+
+  subcommand(program, 'creds', 'AUTH attempts: user, password or challenge/response, outcome', {
+    workers: true,
+  })
+    .option('--json', 'a JSON array of the attempts (secrets included)')
+    .action(async (files: string[], options: CommonOptions & { json?: boolean }) => {
+      const { sessions: selected } = await analyse(files, { ...options, mime: false }, { keep: true });
+      await write(
+        options.json
+          ? credsJson(selected)
+          : renderCredsTable(selected, { colour: stdoutColour(options), showSecrets: options.showSecrets }),
+      );
+    });
 
   withCommonOptions(
     program
@@ -276,7 +340,7 @@ function buildProgram(): Command {
         });
         try {
           await analyse(files, options, {
-            messageSink: extractor.sinkFactory,
+            local: { messageSink: extractor.sinkFactory },
             onSession: (session) => extractor.addSession(session),
           });
         } finally {

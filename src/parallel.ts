@@ -6,10 +6,14 @@ import type { InputSummary } from './capture/raw-packet.js';
 import { createMessageParserSink } from './mail/message-parser-sink.js';
 import type { MessageRecord } from './mail/message-record.js';
 import type { ProgressFigures } from './report/progress.js';
+import { parseKeyId, type SessionKey, SessionOrderer } from './session-order.js';
 import type { SessionRecord } from './smtp/records.js';
 
 /** The options a worker can take: plain data (no callbacks cross a thread). */
-export type WorkerOptions = Pick<AnalyseOptions<MessageRecord>, 'ports' | 'smtpLimits' | 'tcp' | 'decode'>;
+export type WorkerOptions = Pick<
+  AnalyseOptions<MessageRecord>,
+  'ports' | 'detect' | 'smtpLimits' | 'tcp' | 'decode'
+>;
 
 export interface WorkerJob {
   paths: string[];
@@ -23,6 +27,8 @@ export interface WorkerJob {
 export type WorkerMessage =
   | { type: 'session'; session: SessionRecord<MessageRecord> }
   | { type: 'progress'; bytes: number; packets: number }
+  | { type: 'connection'; key: SessionKey; state: 'smtp' | 'probe' | 'not-smtp' }
+  | { type: 'position'; key: SessionKey }
   | { type: 'done'; inputs: InputSummary[] }
   | { type: 'input-error'; file: string; reason: string };
 
@@ -31,7 +37,17 @@ export interface ParallelOptions extends WorkerOptions {
   mime: boolean;
   workers: number;
   onProgress?: (figures: ProgressFigures) => void;
+  /** Each session, by first packet (S1, S2, ...). */
+  onSession?: (session: SessionRecord<MessageRecord>) => void;
+  /** Collect every session into the result (default true). */
+  keep?: boolean;
 }
+
+/**
+ * A young generation of 8 MB semi-spaces, as the CLI's own `--max-semi-space-size=8`: garbage
+ * from per-packet views is collected sooner, which keeps peak memory down at a small CPU cost.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 24 };
 
 /** Below this much input, starting threads costs more than it saves. */
 const BYTES_PER_WORKER = 32 * 1024 * 1024;
@@ -54,20 +70,44 @@ export async function analyseInParallel(
     const { mime, workers: _workers, ...rest } = options;
     return analyseCaptures<MessageRecord>(paths, {
       ...rest,
+      order: 'first-packet',
       messageSink: mime ? createMessageParserSink() : undefined,
     });
   }
-  const { mime, workers: count, onProgress, ...workerOptions } = options;
+  const { mime, workers: count, onProgress, onSession, keep = true, ...workerOptions } = options;
+  const kept: SessionRecord<MessageRecord>[] = [];
+  // Each worker says which connections it opened and how far it has read: the orderer numbers
+  // a session once nothing before it can still appear, and hands it on in that order.
+  const orderer = new SessionOrderer<SessionRecord<MessageRecord>>(count, true, ({ id, record }) => {
+    record.id = id;
+    if (keep) kept.push(record);
+    onSession?.(record);
+  });
   // Every worker reads all of the input: the first one's reading stands for all of them.
   const figures: ProgressFigures = { bytes: 0, packets: 0, sessions: 0, transactions: 0 };
   const onMessage = (index: number, message: WorkerMessage): void => {
-    if (message.type === 'progress' && index === 0) {
-      figures.bytes = message.bytes;
-      figures.packets = message.packets;
-    } else if (message.type === 'session') {
-      figures.sessions++;
-      figures.transactions += message.session.transactions.length;
-    } else return;
+    switch (message.type) {
+      case 'connection':
+        if (message.state === 'smtp') orderer.open(message.key);
+        else if (message.state === 'probe') orderer.probe(message.key);
+        else orderer.discard(message.key);
+        return;
+      case 'position':
+        orderer.position(index, message.key);
+        return;
+      case 'session':
+        figures.sessions++;
+        figures.transactions += message.session.transactions.length;
+        orderer.close(parseKeyId(message.session.id), message.session);
+        break;
+      case 'progress':
+        if (index !== 0) return;
+        figures.bytes = message.bytes;
+        figures.packets = message.packets;
+        break;
+      default:
+        return;
+    }
     onProgress?.(figures);
   };
   const workers = Array.from({ length: count }, (_, index) =>
@@ -83,16 +123,8 @@ export async function analyseInParallel(
     // One failed input fails them all: do not leave the others reading.
     await Promise.all(workers.map((w) => w.worker.terminate()));
   }
-  const keyed = results.flatMap((r) => r.sessions).map((session) => ({ key: orderKey(session.id), session }));
-  keyed.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1]);
-  const sessions = keyed.map(({ session }, i) => ({ ...session, id: `S${i + 1}` }));
-  return { inputs: results[0].inputs, sessions };
-}
-
-/** A worker's session id is `<input index>:<first packet>`. */
-function orderKey(id: string): [number, number] {
-  const [input, packet] = id.split(':').map(Number);
-  return [input, packet];
+  orderer.finish();
+  return { inputs: results[0].inputs, sessions: kept };
 }
 
 function workerUrl(): { url: URL; eval: boolean } {
@@ -103,7 +135,6 @@ function workerUrl(): { url: URL; eval: boolean } {
 }
 
 interface WorkerResult {
-  sessions: SessionRecord<MessageRecord>[];
   inputs: InputSummary[];
 }
 
@@ -120,21 +151,17 @@ function startWorker(
           workerData: job,
         },
       )
-    : new Worker(url, { workerData: job });
-  const sessions: SessionRecord<MessageRecord>[] = [];
+    : new Worker(url, { workerData: job, resourceLimits: WORKER_LIMITS });
   const result = new Promise<WorkerResult>((resolve, reject) => {
     let settled = false;
     worker.on('message', (message: WorkerMessage) => {
-      onMessage(message);
-      if (message.type === 'progress') return;
-      if (message.type === 'session') sessions.push(message.session);
-      else if (message.type === 'done') {
+      if (message.type === 'done') {
         settled = true;
-        resolve({ sessions, inputs: message.inputs });
-      } else {
+        resolve({ inputs: message.inputs });
+      } else if (message.type === 'input-error') {
         settled = true;
         reject(new CaptureInputError(message.file, message.reason));
-      }
+      } else onMessage(message);
     });
     worker.on('error', (err) => {
       settled = true;

@@ -226,6 +226,7 @@ export class PcapngReader extends ReaderBase {
     }
     setTimestamp(p, iface.time, this.u32(buf, off + 12), this.u32(buf, off + 16));
     p.index = index;
+    this.checkTimestamp(p);
     p.tsDigits = iface.time.digits;
     p.linkType = iface.linkType;
     p.origLength = origLength;

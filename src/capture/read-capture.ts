@@ -143,6 +143,31 @@ class Framing {
   }
 }
 
+/**
+ * Fails exactly as readCapture would for an input that cannot be read at all (missing, a
+ * directory, empty, not a capture), after reading only its first bytes: so a report that
+ * streams its output never starts on inputs that will fail.
+ */
+export async function checkCaptureInput(input: string): Promise<void> {
+  if (input === '-') return;
+  const stream = await openFile(input, MAGIC_LENGTH);
+  let head = Buffer.alloc(0);
+  try {
+    for await (const chunk of stream) {
+      head = Buffer.concat([head, typeof chunk === 'string' ? Buffer.from(chunk) : chunk]);
+      if (head.length >= MAGIC_LENGTH) break;
+    }
+  } catch (err) {
+    throw systemError(input, err);
+  } finally {
+    if ('destroy' in stream && typeof stream.destroy === 'function') stream.destroy();
+  }
+  if (head.length < MAGIC_LENGTH)
+    throw new CaptureInputError(input, `too short to be a capture (${head.length} bytes)`);
+  const picked = createReader(head);
+  if (typeof picked === 'string') throw new CaptureInputError(input, picked);
+}
+
 async function openFile(path: string, chunkSize = DEFAULT_CHUNK_SIZE): Promise<NodeJS.ReadableStream> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {

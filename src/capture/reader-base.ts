@@ -18,6 +18,14 @@ export interface CaptureReader {
   linkTypes(): number[];
 }
 
+/**
+ * Timestamps an ISO 8601 date can show with a four-digit year: 0001-01-01 to 9999-12-31. A pcapng
+ * timestamp is 64 bits of units (and if_tsoffset 64 bits of seconds), so a damaged block can claim
+ * a second far beyond what a Date holds; such a packet keeps its place with the nearest bound.
+ */
+export const MIN_TS_SEC = -62_135_596_800;
+export const MAX_TS_SEC = 253_402_300_799;
+
 /** A code repeated more often than this is summarised, so a damaged file cannot flood the report. */
 const WARNINGS_PER_CODE = 100;
 /** First size of the carry buffer; it doubles when a record spanning chunks is larger. */
@@ -117,6 +125,20 @@ export abstract class ReaderBase implements CaptureReader {
   /** Lets a reader name what was cut (e.g. the pcapng block type); `head` starts with the record. */
   protected describeCut(_head: Buffer, detail: string): string {
     return detail;
+  }
+
+  /** Clamps a timestamp no ISO 8601 date can show (see MAX_TS_SEC), with a warning naming the packet. */
+  protected checkTimestamp(p: RawPacket): void {
+    const sec = p.tsSec;
+    if (sec >= MIN_TS_SEC && sec <= MAX_TS_SEC) return;
+    this.warn(
+      'bad-timestamp',
+      p.index,
+      this.pos,
+      `timestamp of ${sec} seconds is outside years 1-9999: shown as ${sec > 0 ? '9999-12-31T23:59:59' : '0001-01-01T00:00:00'}`,
+    );
+    p.tsSec = sec > 0 ? MAX_TS_SEC : MIN_TS_SEC;
+    p.tsNsec = 0;
   }
 
   protected addLinkType(linkType: number): void {

@@ -5,18 +5,17 @@
  * sees only header blocks, boundary lines and inline text (attachment bodies never reach it).
  */
 import {
-  type AddressObject,
   type AttachmentStream,
   type HeaderLines,
   type Headers,
-  type HeaderValue,
   MailParser,
   type MessageText,
 } from 'mailparser';
 import type { MessageSink, MessageSinkFactory } from '../smtp/transaction-builder.js';
-import { formatAddressList, parseDate, parseReceived } from './header-values.js';
+import { buildRecord, HeaderView } from './header-view.js';
+import { HeadersOnlySink } from './headers-only-sink.js';
 import { findIndicatorsInBodies } from './indicators.js';
-import type { Attachment, MessageRecord, MimePart, RawHeaders } from './message-record.js';
+import type { Attachment, MessageRecord, MimePart } from './message-record.js';
 import { MimeScanner, type PartInfo, type PartWriter } from './mime-scanner.js';
 
 export interface MessageLimits {
@@ -40,6 +39,9 @@ export const MESSAGE_ANOMALIES = {
 
 /** Bytes gathered before one write into mailparser: each write costs it a turn of the event loop. */
 const FORWARD_BATCH = 64 * 1024;
+/** Forward batches of ended messages, for the next ones (interleaved messages each hold one). */
+const freeForwardBatches: Buffer[] = [];
+const MAX_FREE_BATCHES = 16;
 
 interface FilenameInfo {
   filename: string | null;
@@ -48,12 +50,18 @@ interface FilenameInfo {
 export interface MessageParserSinkOptions extends Partial<MessageLimits> {
   /** Receives each leaf part's decoded bytes as they are decoded (the extractor writes them out). */
   onPart?: (part: PartInfo) => PartWriter | null;
+  /**
+   * Read only the top-level header block (HeadersOnlySink: parts, attachments, indicators and
+   * anomalies stay empty): for views that show headers and must stay near `--no-mime` speed.
+   */
+  headersOnly?: boolean;
 }
 
 /** The sink factory the SMTP layer calls when a transaction's data begins. */
 export function createMessageParserSink(
   options: MessageParserSinkOptions = {},
 ): MessageSinkFactory<MessageRecord> {
+  if (options.headersOnly) return () => new HeadersOnlySink();
   const limits = resolveLimits(options);
   return () => new MessageParserSink(limits, options.onPart);
 }
@@ -70,7 +78,8 @@ export class MessageParserSink implements MessageSink<MessageRecord> {
   private readonly scanner: MimeScanner;
   private readonly parser: MailParser;
   private readonly done: Promise<void>;
-  private batch: Buffer = Buffer.allocUnsafe(FORWARD_BATCH);
+  /** Taken from the pool at the first forwarded byte and returned at the end. */
+  private batch: Buffer | null = null;
   private batchLength = 0;
   private headers: Headers | null = null;
   private headerLines: HeaderLines = [];
@@ -127,6 +136,7 @@ export class MessageParserSink implements MessageSink<MessageRecord> {
   async end(): Promise<MessageRecord> {
     this.scanner.end();
     this.flushBatch();
+    this.releaseBatch();
     this.parser.end();
     await this.done;
     return this.record();
@@ -134,64 +144,30 @@ export class MessageParserSink implements MessageSink<MessageRecord> {
 
   private forward(bytes: Buffer): void {
     if (this.parserFailed) return;
-    if (this.batchLength + bytes.length > this.batch.length) {
+    if (this.batchLength + bytes.length > FORWARD_BATCH) {
       this.flushBatch();
       if (bytes.length >= FORWARD_BATCH) {
         this.parser.write(Buffer.from(bytes));
         return;
       }
     }
+    if (this.batch === null) this.batch = freeForwardBatches.pop() ?? Buffer.allocUnsafe(FORWARD_BATCH);
     bytes.copy(this.batch, this.batchLength);
     this.batchLength += bytes.length;
   }
 
   private flushBatch(): void {
-    if (this.batchLength === 0) return;
-    // The parser keeps what it is given until it gets to it, so it gets its own buffer.
-    this.parser.write(this.batch.subarray(0, this.batchLength));
-    this.batch = Buffer.allocUnsafe(FORWARD_BATCH);
+    if (this.batch === null || this.batchLength === 0) return;
+    // The parser keeps what it is given until it gets to it: it gets a copy of just the bytes
+    // (most messages forward a few KiB, from the shared pool), and the batch is used again.
+    this.parser.write(Buffer.from(this.batch.subarray(0, this.batchLength)));
     this.batchLength = 0;
   }
 
-  private rawValues(name: string): string[] {
-    const out: string[] = [];
-    for (const { key, line } of this.headerLines) {
-      if (key !== name) continue;
-      const colon = line.indexOf(':');
-      out.push(
-        line
-          .slice(colon + 1)
-          .replace(/\r?\n[ \t]/g, ' ')
-          .trim(),
-      );
-    }
-    return out;
-  }
-
-  private raw(name: string): string | null {
-    return this.rawValues(name)[0] ?? null;
-  }
-
-  private decoded(name: string): string | null {
-    const value: HeaderValue | undefined = this.headers?.get(name);
-    if (typeof value === 'string') return value;
-    if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
-    return null;
-  }
-
-  private addresses(name: string): string[] {
-    const value = this.headers?.get(name);
-    if (value === undefined || typeof value === 'string' || value instanceof Date) return [];
-    const list = Array.isArray(value) ? value : [value];
-    return formatAddressList(
-      list.filter((v): v is AddressObject => typeof v === 'object' && v !== null && 'html' in v),
-    );
-  }
-
-  private single(name: string): string | null {
-    if (this.raw(name) === null) return null;
-    const list = this.addresses(name);
-    return list.length > 0 ? list.join(', ') : null;
+  private releaseBatch(): void {
+    if (this.batch !== null && freeForwardBatches.length < MAX_FREE_BATCHES)
+      freeForwardBatches.push(this.batch);
+    this.batch = null;
   }
 
   private record(): MessageRecord {
@@ -225,48 +201,14 @@ export class MessageParserSink implements MessageSink<MessageRecord> {
     }
     const anomalies = [...this.scanner.anomalies];
     if (this.parserFailed) anomalies.push(MESSAGE_ANOMALIES.parserError);
-    const dateRaw = this.raw('date');
-    const referencesValue = this.headers?.get('references');
-    const references =
-      typeof referencesValue === 'string'
-        ? [referencesValue]
-        : Array.isArray(referencesValue)
-          ? referencesValue.filter((r): r is string => typeof r === 'string')
-          : [];
-    const returnPath = this.raw('return-path');
-    const ip = this.raw('x-originating-ip');
-    const raw: RawHeaders = {
-      from: this.raw('from'),
-      sender: this.raw('sender'),
-      replyTo: this.raw('reply-to'),
-      to: this.raw('to'),
-      cc: this.raw('cc'),
-      subject: this.raw('subject'),
-    };
     const indicators = findIndicatorsInBodies(this.text?.text, this.text?.html);
-    return {
-      date: dateRaw === null ? null : { raw: dateRaw, iso: parseDate(dateRaw) },
-      from: this.single('from'),
-      sender: this.single('sender'),
-      replyTo: this.single('reply-to'),
-      to: this.addresses('to'),
-      cc: this.addresses('cc'),
-      subject: raw.subject === null ? null : (this.decoded('subject') ?? ''),
-      messageId: this.decoded('message-id'),
-      inReplyTo: this.decoded('in-reply-to'),
-      references,
-      userAgent: this.decoded('user-agent') ?? this.decoded('x-mailer'),
-      xOriginatingIp: ip === null ? null : ip.replace(/^\[|\]$/g, ''),
-      returnPath: returnPath === null ? null : (/<([^>]*)>/.exec(returnPath)?.[1] ?? returnPath),
-      received: this.rawValues('received').map(parseReceived),
+    return buildRecord(new HeaderView(this.headers, this.headerLines), {
       parts,
       attachments,
       urls: indicators.urls,
       emails: indicators.emails,
       domains: indicators.domains,
       anomalies,
-      authenticationResults: this.rawValues('authentication-results'),
-      raw,
-    };
+    });
   }
 }

@@ -83,12 +83,23 @@ enum Mode {
   Stopped,
 }
 
+/**
+ * Encoded body bytes gathered before one decoder write: decoding, hashing and their native calls
+ * then cost per batch rather than per line or per packet.
+ */
+const BODY_BATCH = 32 * 1024;
+/** Batch buffers of finished parts, for the next ones (parts of interleaved messages each hold one). */
+const freeBatches: Buffer[] = [];
+const MAX_FREE_BATCHES = 64;
+
 class Leaf {
   private readonly md5 = createHash('md5');
   private readonly sha1 = createHash('sha1');
   private readonly sha256 = createHash('sha256');
   private size = 0;
   private readonly decoder: TransferDecoder;
+  private batch: Buffer | null = null;
+  private batchLength = 0;
   /** The line break after the last body line, held back: before a boundary it is the boundary's. */
   private pendingEol: Buffer | null = null;
 
@@ -108,8 +119,35 @@ class Leaf {
     this.writer?.write(bytes);
   }
 
+  /** Encoded bytes in order; they reach the decoder in batches (views of the input are copied). */
+  private encoded(bytes: Buffer): void {
+    let from = 0;
+    while (from < bytes.length) {
+      if (this.batchLength === 0 && bytes.length - from >= BODY_BATCH) {
+        // Big enough on its own: no copy, and slices bound the decoder's output buffer.
+        const to = Math.min(bytes.length, from + 2 * BODY_BATCH);
+        this.decoder.write(bytes.subarray(from, to));
+        from = to;
+        continue;
+      }
+      if (this.batch === null) this.batch = freeBatches.pop() ?? Buffer.allocUnsafe(BODY_BATCH);
+      const n = Math.min(bytes.length - from, BODY_BATCH - this.batchLength);
+      bytes.copy(this.batch, this.batchLength, from, from + n);
+      this.batchLength += n;
+      from += n;
+      if (this.batchLength === BODY_BATCH) this.drain();
+    }
+  }
+
+  private drain(): void {
+    if (this.batch === null || this.batchLength === 0) return;
+    const length = this.batchLength;
+    this.batchLength = 0;
+    this.decoder.write(this.batch.subarray(0, length));
+  }
+
   flushPendingEol(): void {
-    if (this.pendingEol) this.decoder.write(this.pendingEol);
+    if (this.pendingEol) this.encoded(this.pendingEol);
     this.pendingEol = null;
   }
 
@@ -117,16 +155,19 @@ class Leaf {
   body(bytes: Buffer, endsLine: boolean): void {
     this.flushPendingEol();
     if (!endsLine) {
-      this.decoder.write(bytes);
+      this.encoded(bytes);
       return;
     }
     const crlf = bytes.length >= 2 && bytes[bytes.length - 2] === CR;
-    this.decoder.write(bytes.subarray(0, bytes.length - (crlf ? 2 : 1)));
+    this.encoded(bytes.subarray(0, bytes.length - (crlf ? 2 : 1)));
     this.pendingEol = crlf ? CRLF : BARE_LF;
   }
 
   finish(keepPendingEol: boolean): ScannedPart {
     if (keepPendingEol) this.flushPendingEol();
+    this.drain();
+    if (this.batch !== null && freeBatches.length < MAX_FREE_BATCHES) freeBatches.push(this.batch);
+    this.batch = null;
     this.decoder.end();
     this.writer?.end();
     return {

@@ -3,6 +3,7 @@
  * and hands decoded bytes to `out`; `end()` flushes what a piece boundary held back.
  */
 
+/** Receives decoded bytes: a view valid only during the call (decoders reuse their buffers). */
 export type ByteOutput = (bytes: Buffer) => void;
 
 export interface TransferDecoder {
@@ -22,86 +23,167 @@ export class IdentityDecoder implements TransferDecoder {
 const CR = 0x0d;
 const LF = 0x0a;
 
-/** Base64 alphabet lookup: 1 for a character that carries bits, 0 for everything skipped. */
-const BASE64_CHAR = new Uint8Array(256);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/')
-  BASE64_CHAR[c.charCodeAt(0)] = 1;
+/** Base64 alphabet: each character's 6-bit value, -1 for everything a decoder skips. */
+const BASE64_VALUE = new Int8Array(256).fill(-1);
+for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries())
+  BASE64_VALUE[c.charCodeAt(0)] = i;
+
+/** Pieces shorter than this are decoded in JS: a string and a native call cost more than the loop. */
+const SMALL_PIECE = 64;
+const EQ_SIGN = 0x3d;
+const DASH = 0x2d;
+const UNDERSCORE = 0x5f;
 
 /**
- * Base64 that skips line breaks, whitespace, padding and junk (as RFC 2045 says a decoder must),
- * decoding whole quanta as they arrive and carrying up to three characters to the next piece.
+ * Base64 that skips line breaks, whitespace, padding and junk (as RFC 2045 says a decoder must):
+ * the output is the decoding of every alphabet character of the stream in order, quantum by
+ * quantum, a final 2 or 3 characters giving 1 or 2 bytes.
  */
 export class Base64Decoder implements TransferDecoder {
-  private scratch = Buffer.allocUnsafe(4096);
+  /** Values of the characters of the unfinished quantum. */
+  private readonly quantum = new Uint8Array(4);
   private carry = 0;
+  /** Distance between line feeds last seen: lets countBreaks check the next one without a search. */
+  private lineStep = 0;
 
   constructor(private readonly out: ByteOutput) {}
 
   write(bytes: Buffer): void {
-    if (this.carry === 0 && this.fast(bytes)) return;
-    const needed = this.carry + bytes.length;
-    if (this.scratch.length < needed) {
-      const bigger = Buffer.allocUnsafe(Math.max(needed, this.scratch.length * 2));
-      this.scratch.copy(bigger, 0, 0, this.carry);
-      this.scratch = bigger;
+    const n = bytes.length;
+    if (n === 0) return;
+    const output = reserveOutput(((this.carry + n) >> 2) * 3 + 3);
+    let o = 0;
+    if (n < SMALL_PIECE) {
+      o = this.byByte(bytes, 0, n, output, 0, false);
+    } else {
+      let i = 0;
+      // The unfinished quantum is completed from the head, so the rest starts on a quantum.
+      if (this.carry > 0) {
+        i = this.byByte(bytes, 0, n, output, 0, true);
+        if (this.carry === 0) o = 3;
+      }
+      if (i < n) o = this.bulk(bytes, i, output, o);
     }
-    const scratch = this.scratch;
-    let n = this.carry;
-    for (let i = 0; i < bytes.length; i++) {
-      const c = bytes[i];
-      if (BASE64_CHAR[c] === 1) scratch[n++] = c;
-    }
-    const whole = n - (n % 4);
-    if (whole > 0) this.out(Buffer.from(scratch.toString('latin1', 0, whole), 'base64'));
-    // The few characters of an unfinished quantum move to the front for the next piece.
-    scratch.copy(scratch, 0, whole, n);
-    this.carry = n - whole;
+    if (o > 0) this.out(output.subarray(0, o));
   }
 
   /**
-   * The common case, lines of the alphabet (padding only at the end): Node's own decoder skips
-   * the line breaks, and only the count of carried characters needs a look at the bytes.
+   * Feeds bytes[from, to) into the quantum, decoding each complete one at output[o]. Returns the
+   * new output length, or with `untilWhole` the index just past the quantum that completed.
    */
-  private fast(bytes: Buffer): boolean {
-    const text = bytes.toString('latin1');
-    const junk = NOT_BASE64_OR_BREAK.exec(text);
-    let padding = 0;
-    if (junk) {
-      const tail = text.slice(junk.index);
-      if (!ONLY_PADDING.test(tail)) return false;
-      padding = tail.length - countByte(bytes, CR, junk.index) - countByte(bytes, LF, junk.index);
+  private byByte(
+    bytes: Buffer,
+    from: number,
+    to: number,
+    output: Buffer,
+    o: number,
+    untilWhole: boolean,
+  ): number {
+    const q = this.quantum;
+    let carry = this.carry;
+    let at = o;
+    for (let i = from; i < to; i++) {
+      const v = BASE64_VALUE[bytes[i]];
+      if (v < 0) continue;
+      q[carry++] = v;
+      if (carry === 4) {
+        output[at++] = (q[0] << 2) | (q[1] >> 4);
+        output[at++] = ((q[1] & 15) << 4) | (q[2] >> 2);
+        output[at++] = ((q[2] & 3) << 6) | q[3];
+        carry = 0;
+        if (untilWhole) {
+          this.carry = 0;
+          return i + 1;
+        }
+      }
     }
-    const valid = text.length - countByte(bytes, CR, 0) - countByte(bytes, LF, 0) - padding;
-    const rest = valid % 4;
-    if (rest === 0) {
-      if (valid > 0) this.out(Buffer.from(text, 'base64'));
-      return true;
+    this.carry = carry;
+    return untilWhole ? to : at;
+  }
+
+  /**
+   * bytes[from..], starting on a quantum. Node's decoder skips every byte outside the alphabet as
+   * we do, except "=" (it stops) and "-" / "_" (it reads the URL alphabet): with none of those
+   * before the closing padding, the alphabet characters are counted (bytes minus line breaks),
+   * those of a last unfinished quantum are cut off and carried, and Node decodes the rest. Junk
+   * the count missed makes Node write fewer bytes than the count says, and the piece is then
+   * decoded byte by byte, so the result never depends on the guess.
+   */
+  private bulk(bytes: Buffer, from: number, output: Buffer, o: number): number {
+    const n = bytes.length;
+    let end = n;
+    const eq = bytes.indexOf(EQ_SIGN, from);
+    if (eq >= 0) {
+      if (!onlyPaddingFrom(bytes, eq)) return this.byByte(bytes, from, n, output, o, false);
+      end = eq;
     }
+    if (bytes.indexOf(DASH, from) >= 0 || bytes.indexOf(UNDERSCORE, from) >= 0) {
+      return this.byByte(bytes, from, n, output, o, false);
+    }
+    const valid = end - from - this.countBreaks(bytes, from, end);
+    const rest = valid & 3;
     // Cut before the last `rest` alphabet characters; they start the next quantum.
-    let cut = text.length;
-    for (let k = rest; k > 0; ) if (BASE64_CHAR[text.charCodeAt(--cut)] === 1) k--;
-    if (cut > 0) this.out(Buffer.from(text.slice(0, cut), 'base64'));
-    for (let i = cut; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (BASE64_CHAR[c] === 1) this.scratch[this.carry++] = c;
+    let cut = end;
+    for (let k = rest; k > 0 && cut > from; ) if (BASE64_VALUE[bytes[--cut]] >= 0) k--;
+    const whole = valid - rest;
+    let at = o;
+    if (whole > 0) {
+      const written = cut > from ? output.write(bytes.toString('latin1', from, cut), o, 'base64') : 0;
+      if (written !== (whole >> 2) * 3) return this.byByte(bytes, from, n, output, o, false);
+      at += written;
     }
-    return true;
+    if (cut < end) this.byByte(bytes, cut, end, output, at, false);
+    return at;
+  }
+
+  /** CR and LF bytes in bytes[from, to), assuming CRLF or LF line ends (a miss only costs speed). */
+  private countBreaks(bytes: Buffer, from: number, to: number): number {
+    let n = 0;
+    let step = this.lineStep;
+    let i = bytes.indexOf(LF, from);
+    while (i >= 0 && i < to) {
+      n += i > from && bytes[i - 1] === CR ? 2 : 1;
+      // Lines of one length are the rule: one read confirms the next line feed.
+      if (step > 0 && i + step < to && bytes[i + step] === LF) {
+        i += step;
+        continue;
+      }
+      const next = bytes.indexOf(LF, i + 1);
+      if (next > 0) step = next - i;
+      i = next;
+    }
+    this.lineStep = step;
+    return n;
   }
 
   end(): void {
     // A final quantum of 2 or 3 characters still carries 1 or 2 bytes; a lone one carries none.
-    if (this.carry >= 2) this.out(Buffer.from(this.scratch.toString('latin1', 0, this.carry), 'base64'));
+    const q = this.quantum;
+    if (this.carry === 2) this.out(Buffer.from([(q[0] << 2) | (q[1] >> 4)]));
+    else if (this.carry === 3)
+      this.out(Buffer.from([(q[0] << 2) | (q[1] >> 4), ((q[1] & 15) << 4) | (q[2] >> 2)]));
     this.carry = 0;
   }
 }
 
-const NOT_BASE64_OR_BREAK = /[^A-Za-z0-9+/\r\n]/;
-const ONLY_PADDING = /^[=\r\n]*$/;
+/** Only "=" and line breaks from `at` to the end: the padding closes the data. */
+function onlyPaddingFrom(bytes: Buffer, at: number): boolean {
+  for (let i = at; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c !== EQ_SIGN && c !== CR && c !== LF) return false;
+  }
+  return true;
+}
 
-function countByte(bytes: Buffer, byte: number, from: number): number {
-  let n = 0;
-  for (let i = bytes.indexOf(byte, from); i >= 0; i = bytes.indexOf(byte, i + 1)) n++;
-  return n;
+/**
+ * One output buffer for every decoder: a decoder fills it and hands a view to its consumer, which
+ * uses or copies it before returning (decoding is synchronous, so no two writes overlap).
+ */
+let sharedOutput = Buffer.allocUnsafe(64 * 1024);
+
+function reserveOutput(size: number): Buffer {
+  if (sharedOutput.length < size) sharedOutput = Buffer.allocUnsafe(Math.max(size, sharedOutput.length * 2));
+  return sharedOutput;
 }
 
 const HEX = new Int8Array(256).fill(-1);
@@ -142,7 +224,7 @@ export class QuotedPrintableDecoder implements TransferDecoder {
   constructor(private readonly out: ByteOutput) {}
 
   write(bytes: Buffer): void {
-    const dst = Buffer.allocUnsafe(bytes.length + this.held.length + 3);
+    const dst = reserveOutput(bytes.length + this.held.length + 3);
     this.held.copy(dst, 0);
     let n = this.held.length;
     let ws = n;

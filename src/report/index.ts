@@ -6,6 +6,15 @@ export {
   decideColour,
   type Palette,
 } from './colour.js';
+export {
+  type AuthOutcome,
+  type CredentialRecord,
+  type CredsOptions,
+  credentialRecords,
+  credsJson,
+  outcomeOf,
+  renderCredsTable,
+} from './creds.js';
 export { escapeBytes, escapeForTerminal } from './escape.js';
 export { type JsonDocument, jsonDocument, ndjsonLine } from './json.js';
 export { renderSessionsTable, type SessionsTableOptions, sessionOutcome } from './session-table.js';

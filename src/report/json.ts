@@ -10,8 +10,8 @@ import type { SessionRecord } from '../smtp/records.js';
 export interface JsonDocument {
   tool: 'smtpcap';
   version: string;
-  inputs: InputSummary[];
   sessions: SessionRecord<MessageRecord>[];
+  inputs: InputSummary[];
 }
 
 /** The whole document, pretty-printed with 2 spaces, ending with a newline. */
@@ -20,8 +20,40 @@ export function jsonDocument(
   sessions: SessionRecord<MessageRecord>[],
   version: string,
 ): string {
-  const doc: JsonDocument = { tool: 'smtpcap', version, inputs, sessions };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+  const writer = new JsonDocumentWriter(version);
+  let text = writer.head();
+  for (const session of sessions) text += writer.session(session);
+  return text + writer.tail(inputs);
+}
+
+/**
+ * Writes the document a session at a time, so a capture of any size never has every record in
+ * memory: the text equals JSON.stringify({ tool, version, sessions, inputs }, null, 2). The
+ * inputs come last because their packet counts and warnings are known only at the end.
+ */
+export class JsonDocumentWriter {
+  private count = 0;
+
+  constructor(private readonly version: string) {}
+
+  head(): string {
+    return `{\n  "tool": "smtpcap",\n  "version": ${JSON.stringify(this.version)},\n  "sessions": [`;
+  }
+
+  session(session: SessionRecord<MessageRecord>): string {
+    const separator = this.count++ === 0 ? '\n' : ',\n';
+    return `${separator}${indent(JSON.stringify(session, null, 2), '    ')}`;
+  }
+
+  tail(inputs: InputSummary[]): string {
+    const close = this.count === 0 ? ']' : '\n  ]';
+    return `${close},\n  "inputs": ${indent(JSON.stringify(inputs, null, 2), '  ').trimStart()}\n}\n`;
+  }
+}
+
+/** Every line of `text` with `prefix` before it (JSON.stringify output has no raw newlines in strings). */
+function indent(text: string, prefix: string): string {
+  return prefix + text.replaceAll('\n', `\n${prefix}`);
 }
 
 /**

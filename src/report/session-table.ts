@@ -2,7 +2,6 @@
  * The summary table: one row per transaction, one row for a session that has none (with the
  * reason in the status), then a one-line footer with the counts.
  */
-import Table from 'cli-table3';
 import type { MessageRecord } from '../mail/message-record.js';
 import type {
   AuthAttempt,
@@ -11,6 +10,7 @@ import type {
   Transaction,
   TransactionStatus,
 } from '../smtp/records.js';
+import { type BoxRow, renderBoxTable } from './box-table.js';
 import { createPalette, type Palette } from './colour.js';
 import { escapeForTerminal } from './escape.js';
 import { compactTimestamp, formatFlow, formatSender, plural, truncateEscaped } from './format.js';
@@ -26,7 +26,7 @@ const SUBJECT_MAX = 40;
 /** Addresses longer than this are hostile or broken; the JSON output has them whole. */
 const ADDRESS_MAX = 64;
 
-type Row = Table.Cell[];
+type Row = BoxRow;
 
 function statusPaint(palette: Palette, status: TransactionStatus): (text: string) => string {
   switch (status) {
@@ -82,7 +82,7 @@ function transactionRow(
   row.push(
     tx.mailFrom === null ? '' : truncateEscaped(formatSender(tx.mailFrom.address), ADDRESS_MAX),
     tx.rcptTo.map((r) => formatRecipient(r, palette)).join('\n'),
-    { content: tx.data === null ? '' : String(tx.data.size), hAlign: 'right' },
+    { text: tx.data === null ? '' : String(tx.data.size), align: 'right' },
     statusPaint(palette, tx.status)(tx.status),
     tx.message?.subject == null ? '' : truncateEscaped(tx.message.subject, SUBJECT_MAX),
   );
@@ -104,32 +104,64 @@ export function renderSessionsTable(
   sessions: SessionRecord<MessageRecord>[],
   opts: SessionsTableOptions,
 ): string {
-  const palette = createPalette(opts.colour);
-  // The auth column appears only when some session authenticated: most captures have none.
-  const withAuth = sessions.some((s) => s.auth.length > 0);
-  const head = ['session', 'start', 'client → server'];
-  if (withAuth) head.push('auth');
-  head.push('mail from', 'recipients', 'size', 'status', 'subject');
-  // cli-table3's default style always emits colour codes: switch it off, colour cells ourselves.
-  const table = new Table({ head: head.map((h) => palette.bold(h)), style: { head: [], border: [] } });
+  const table = new SessionsTable(opts);
+  for (const session of sessions) table.add(session);
+  return table.toString();
+}
 
-  const counts: Record<TransactionStatus, number> = { delivered: 0, rejected: 0, aborted: 0, incomplete: 0 };
-  let transactions = 0;
-  for (const session of sessions) {
-    const auth = withAuth ? formatAuth(session.auth, opts.showSecrets === true) : null;
+/**
+ * Builds the table a session at a time, keeping only its rows (a few hundred bytes per
+ * transaction), never the session records.
+ */
+export class SessionsTable {
+  private readonly palette: Palette;
+  private readonly rows: { row: Row; auth: string | null }[] = [];
+  private readonly counts: Record<TransactionStatus, number> = {
+    delivered: 0,
+    rejected: 0,
+    aborted: 0,
+    incomplete: 0,
+  };
+  private sessions = 0;
+  private transactions = 0;
+  /** The auth column appears only when some session authenticated: most captures have none. */
+  private withAuth = false;
+
+  constructor(private readonly opts: SessionsTableOptions) {
+    this.palette = createPalette(opts.colour);
+  }
+
+  add(session: SessionRecord<MessageRecord>): void {
+    this.sessions++;
+    const auth = session.auth.length > 0 ? formatAuth(session.auth, this.opts.showSecrets === true) : null;
+    if (auth !== null) this.withAuth = true;
     if (session.transactions.length === 0) {
-      table.push(sessionRow(session, palette, auth));
-      continue;
+      this.rows.push({ row: sessionRow(session, this.palette, null), auth });
+      return;
     }
     for (const tx of session.transactions) {
-      table.push(transactionRow(session, tx, palette, auth));
-      counts[tx.status]++;
-      transactions++;
+      this.rows.push({ row: transactionRow(session, tx, this.palette, null), auth });
+      this.counts[tx.status]++;
+      this.transactions++;
     }
   }
-  const footer =
-    `${plural(sessions.length, 'session')}, ${plural(transactions, 'transaction')} ` +
-    `(${counts.delivered} delivered, ${counts.rejected} rejected, ${counts.aborted} aborted, ` +
-    `${counts.incomplete} incomplete)`;
-  return `${table.toString()}\n${footer}\n`;
+
+  toString(): string {
+    const head = ['session', 'start', 'client → server'];
+    if (this.withAuth) head.push('auth');
+    head.push('mail from', 'recipients', 'size', 'status', 'subject');
+    // The auth column goes after client → server (the third column).
+    const rows = this.rows.map(({ row, auth }) =>
+      this.withAuth ? [...row.slice(0, 3), auth ?? '', ...row.slice(3)] : row,
+    );
+    const counts = this.counts;
+    const footer =
+      `${plural(this.sessions, 'session')}, ${plural(this.transactions, 'transaction')} ` +
+      `(${counts.delivered} delivered, ${counts.rejected} rejected, ${counts.aborted} aborted, ` +
+      `${counts.incomplete} incomplete)`;
+    return `${renderBoxTable(
+      head.map((h) => this.palette.bold(h)),
+      rows,
+    )}${footer}\n`;
+  }
 }

@@ -67,74 +67,90 @@ class Counter<K> {
 }
 
 export function computeStats(sessions: SessionRecord<MessageRecord>[], opts: StatsOptions = {}): Stats {
-  const top = opts.top ?? 10;
-  const states: Record<SessionState, number> = { complete: 0, truncated: 0, midstream: 0, reset: 0 };
-  const transactions: Stats['transactions'] = {
+  const stats = new StatsAccumulator();
+  for (const session of sessions) stats.add(session);
+  return stats.result(opts);
+}
+
+/** Counts sessions one at a time, so `smtpcap stats` never holds the records themselves. */
+export class StatsAccumulator {
+  private sessions = 0;
+  private readonly states: Record<SessionState, number> = {
+    complete: 0,
+    truncated: 0,
+    midstream: 0,
+    reset: 0,
+  };
+  private readonly transactions: Stats['transactions'] = {
     total: 0,
     delivered: 0,
     rejected: 0,
     aborted: 0,
     incomplete: 0,
   };
-  const messages = { count: 0, bytes: 0 };
-  const codes = new Counter<number>();
-  const senders = new Counter<string>();
-  const recipients = new Counter<string>();
-  const servers = new Counter<string>();
-  const anomalies = new Counter<string>();
-  const messageAnomalies = new Counter<string>();
-  const mechanisms = new Counter<string>();
-  const tls = { offered: 0, started: 0, implicit: 0 };
-  const auth = { sessions: 0, attempts: 0, succeeded: 0, failed: 0 };
-  const addReply = (reply: Reply | null): void => {
-    if (reply !== null) codes.add(reply.code);
-  };
+  private readonly messages = { count: 0, bytes: 0 };
+  private readonly codes = new Counter<number>();
+  private readonly senders = new Counter<string>();
+  private readonly recipients = new Counter<string>();
+  private readonly servers = new Counter<string>();
+  private readonly anomalies = new Counter<string>();
+  private readonly messageAnomalies = new Counter<string>();
+  private readonly mechanisms = new Counter<string>();
+  private readonly tls = { offered: 0, started: 0, implicit: 0 };
+  private readonly auth = { sessions: 0, attempts: 0, succeeded: 0, failed: 0 };
 
-  for (const s of sessions) {
-    states[s.state]++;
-    servers.add(s.server.ip);
+  add(s: SessionRecord<MessageRecord>): void {
+    const addReply = (reply: Reply | null): void => {
+      if (reply !== null) this.codes.add(reply.code);
+    };
+    this.sessions++;
+    this.states[s.state]++;
+    this.servers.add(s.server.ip);
     addReply(s.greeting);
     for (const c of s.commands) addReply(c.reply);
-    for (const a of s.anomalies) anomalies.add(a.code);
-    if (s.tls.offered) tls.offered++;
-    if (s.tls.started) tls.started++;
-    if (s.tls.implicit) tls.implicit++;
-    if (s.auth.length > 0) auth.sessions++;
+    for (const a of s.anomalies) this.anomalies.add(a.code);
+    if (s.tls.offered) this.tls.offered++;
+    if (s.tls.started) this.tls.started++;
+    if (s.tls.implicit) this.tls.implicit++;
+    if (s.auth.length > 0) this.auth.sessions++;
     for (const a of s.auth) {
-      auth.attempts++;
-      if (a.success) auth.succeeded++;
-      else auth.failed++;
-      mechanisms.add(a.mechanism);
+      this.auth.attempts++;
+      if (a.success) this.auth.succeeded++;
+      else this.auth.failed++;
+      this.mechanisms.add(a.mechanism);
     }
     for (const tx of s.transactions) {
-      transactions.total++;
-      transactions[tx.status]++;
-      if (tx.mailFrom !== null) senders.add(formatSender(tx.mailFrom.address));
-      for (const r of tx.rcptTo) recipients.add(r.address);
+      this.transactions.total++;
+      this.transactions[tx.status]++;
+      if (tx.mailFrom !== null) this.senders.add(formatSender(tx.mailFrom.address));
+      for (const r of tx.rcptTo) this.recipients.add(r.address);
       if (tx.data !== null) {
-        messages.count++;
-        messages.bytes += tx.data.size;
+        this.messages.count++;
+        this.messages.bytes += tx.data.size;
         // DATA's 354 is in commands; the reply after the message is only here.
         addReply(tx.data.reply);
       }
-      for (const code of tx.message?.anomalies ?? []) messageAnomalies.add(code);
+      for (const code of tx.message?.anomalies ?? []) this.messageAnomalies.add(code);
     }
   }
 
-  return {
-    sessions: sessions.length,
-    states,
-    transactions,
-    messages,
-    replyCodes: codes.byKey(),
-    topSenders: senders.ranked(top),
-    topRecipients: recipients.ranked(top),
-    topServers: servers.ranked(top),
-    anomalies: anomalies.ranked(),
-    messageAnomalies: messageAnomalies.ranked(),
-    tls,
-    auth: { ...auth, mechanisms: mechanisms.ranked() },
-  };
+  result(opts: StatsOptions = {}): Stats {
+    const top = opts.top ?? 10;
+    return {
+      sessions: this.sessions,
+      states: { ...this.states },
+      transactions: { ...this.transactions },
+      messages: { ...this.messages },
+      replyCodes: this.codes.byKey(),
+      topSenders: this.senders.ranked(top),
+      topRecipients: this.recipients.ranked(top),
+      topServers: this.servers.ranked(top),
+      anomalies: this.anomalies.ranked(),
+      messageAnomalies: this.messageAnomalies.ranked(),
+      tls: { ...this.tls },
+      auth: { ...this.auth, mechanisms: this.mechanisms.ranked() },
+    };
+  }
 }
 
 /** Values from the capture (addresses, codes) can be anything: escape and cap them. */

@@ -14,6 +14,8 @@ export interface TranscriptOptions {
   colour: boolean;
   /** Show at most this many body lines per message, then one elision line; undefined = all. */
   bodyLines?: number;
+  /** Show SASL responses and AUTH initial responses (hidden by default: they carry passwords). */
+  showSecrets?: boolean;
 }
 
 const CR = 0x0d;
@@ -62,6 +64,23 @@ function splitEnding(bytes: Buffer): { text: string; ending: string } {
   if (n >= 1 && bytes[n - 1] === LF) return { text: escapeBytes(bytes.subarray(0, n - 1)), ending: '\\n' };
   // A line cut short by the end of the stream.
   return { text: escapeBytes(bytes), ending: ' [no line end]' };
+}
+
+const AUTH_WITH_RESPONSE = /^(\s*AUTH[ \t]+\S+[ \t]+)\S/i;
+
+/**
+ * A client line that carries credentials, with them replaced by a mark: a SASL response, or
+ * the initial response on an AUTH line. Null when the line carries none.
+ */
+function maskedSecret(event: DialogueEvent): Buffer | null {
+  if (event.dir !== Direction.ClientToServer) return null;
+  if (event.kind === 'sasl') return Buffer.from(`[SASL response: ${event.bytes.length} bytes hidden]\r\n`);
+  if (event.kind !== 'line') return null;
+  const text = event.bytes.toString('latin1');
+  const match = AUTH_WITH_RESPONSE.exec(text);
+  if (!match) return null;
+  const ending = text.endsWith('\r\n') ? '\r\n' : text.endsWith('\n') ? '\n' : '';
+  return Buffer.from(`${match[1]}[hidden]${ending}`, 'latin1');
 }
 
 /** A client command line other than BDAT starts a new message for the elision count. */
@@ -129,7 +148,8 @@ export function renderTranscript(
         line = palette.warn(`[GAP: ${event.length} bytes missing]`);
         break;
       default: {
-        const { text, ending } = splitEnding(event.bytes);
+        const bytes = (!opts.showSecrets && maskedSecret(event)) || event.bytes;
+        const { text, ending } = splitEnding(bytes);
         line = colour(text) + palette.dim(ending);
       }
     }

@@ -4,6 +4,7 @@
  */
 export const ANOMALY_CODES = {
   'bare-lf': 'a line ended with LF alone instead of CRLF',
+  'bare-cr': 'a CR not followed by LF inside a command line or a message',
   'line-too-long': 'a command or reply line longer than RFC 5321 allows (kept, not dropped)',
   'line-cap': 'a line longer than the line cap: the excess was counted and skipped',
   'command-before-greeting': 'the client spoke before the server greeted it',
@@ -15,7 +16,14 @@ export const ANOMALY_CODES = {
   'invalid-bdat': 'a BDAT command whose size is missing, negative, too large or followed by junk',
   'invalid-path': 'a MAIL FROM or RCPT TO whose path does not parse',
   'trailing-junk-after-path': 'bytes after the closing > of a path that are not parameters',
-  'starttls-injection': 'plaintext sent after STARTTLS before the TLS handshake began',
+  'starttls-injection':
+    'plaintext sent after STARTTLS before the TLS handshake began (by the client before the 220, or by the server after it)',
+  'plaintext-on-tls-port':
+    'the server answered in plaintext on an implicit-TLS port (465): its replies were read as SMTP',
+  'pipelining-after-last':
+    'a command (or message bytes) sent before the reply to a command that must end a pipelined group (RFC 2920: EHLO, DATA, VRFY, EXPN, TURN, NOOP; STARTTLS, AUTH)',
+  'too-many-recipients': 'more RCPT commands in one transaction than the listing cap: the rest were counted',
+  'command-cap': 'more commands in one session than the listing cap: the rest were read but not listed',
   'midstream-data':
     'the capture began inside a message: the transaction has no envelope and its start is missing',
   'gap-in-data': 'bytes of a message are missing from the capture',

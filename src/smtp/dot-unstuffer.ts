@@ -30,10 +30,13 @@ export class DotUnstuffer {
   /** Number of lines ended by a bare LF. */
   bareLineFeeds = 0;
 
-  /** After a gap nothing is known about line starts: the next end mark must follow a line end. */
+  /**
+   * After a gap nothing is known about line starts: the next end mark must follow a line end.
+   * An LF right after the hole may end a line whose CR was lost: it is not counted as bare.
+   */
   resetAfterGap(): void {
     this.state = State.MidLine;
-    this.lastByteWasCr = false;
+    this.lastByteWasCr = true;
   }
 
   /**

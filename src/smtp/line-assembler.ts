@@ -32,8 +32,9 @@ export class LineAssembler {
     const room = this.cap - this.held;
     const take = Math.min(stop - start, Math.max(room, 0));
     if (take > 0) {
-      if (lf < 0 || lf >= end) this.parts.push(Buffer.from(buf.subarray(start, start + take)));
-      else this.parts.push(buf.subarray(start, start + take));
+      // Always a copy: a view would keep the whole capture chunk (1 MiB) alive for as long as
+      // the line is referenced, and lines are few and short next to the message bytes.
+      this.parts.push(Buffer.from(buf.subarray(start, start + take)));
       this.held += take;
     }
     this.dropping += stop - start - take;

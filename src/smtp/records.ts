@@ -13,6 +13,8 @@ export interface Reply {
   text: string;
   /** Packet that carried the reply's last line. */
   packet: number;
+  /** The text's bytes in hex, present only when they are not valid UTF-8 (`text` is then lossy). */
+  textHex?: string;
 }
 
 export interface Command {
@@ -24,12 +26,16 @@ export interface Command {
   arg: string;
   /** The first reply to it, or null when none was seen. */
   reply: Reply | null;
+  /** The argument's bytes in hex, present only when they are not valid UTF-8 (`arg` is then lossy). */
+  argHex?: string;
 }
 
 export type Params = Record<string, string | true>;
 
 export interface MailFrom {
   address: string;
+  /** The address bytes in hex, present only when they are not valid UTF-8 (`address` is then lossy). */
+  addressHex?: string;
   params: Params;
   /** The reply to MAIL (an addition to DESIGN.md's schema: a refused sender is the usual rejection). */
   reply: Reply | null;
@@ -37,9 +43,13 @@ export interface MailFrom {
 
 export interface Recipient {
   address: string;
+  /** As MailFrom.addressHex. */
+  addressHex?: string;
   params: Params;
   reply: Reply | null;
   accepted: boolean;
+  /** LMTP only: this recipient's own reply after the message (RFC 2033 §4.2), null when not seen. */
+  delivery?: Reply | null;
 }
 
 export interface Gap {
@@ -68,6 +78,8 @@ export interface Transaction<M = never> {
   end: string;
   mailFrom: MailFrom | null;
   rcptTo: Recipient[];
+  /** Present when RCPT commands past the listing cap were only counted: how many were left out. */
+  rcptUnlisted?: number;
   data: MessageData | null;
   status: TransactionStatus;
   message: M | null;
@@ -75,11 +87,26 @@ export interface Transaction<M = never> {
 
 export interface AuthAttempt {
   mechanism: string;
+  /** Packet of the AUTH command. */
+  packet?: number;
   authzid?: string;
   username?: string;
   password?: string;
+  /** CRAM-MD5: the server's challenge (decoded); NTLM: the server challenge in hex. */
   challenge?: string;
+  /** CRAM-MD5: the digest; other mechanisms: the response line as sent when it does not decode. */
   response?: string;
+  /** NTLM: the domain and workstation of the type 3 message. */
+  domain?: string;
+  workstation?: string;
+  /** XOAUTH2 / OAUTHBEARER: the bearer token (a secret, like a password). */
+  token?: string;
+  /** XOAUTH2 / OAUTHBEARER: what the token is without the token: scheme, length, a prefix. */
+  tokenSummary?: string;
+  /** The line a password cracker takes: hashcat 10200 / John for CRAM-MD5, hashcat 5500/5600 for NTLM. */
+  crack?: string;
+  /** The client cancelled the exchange with `*`. */
+  cancelled?: boolean;
   reply: Reply | null;
   success: boolean;
 }
@@ -96,6 +123,37 @@ export interface TlsInfo {
   sni: string | null;
   cipher: string | null;
   certificate: { subject: string; issuer: string; notBefore: string; notAfter: string } | null;
+  /** Versions the ClientHello offered (supported_versions, else its legacy version), or null. */
+  offeredVersions: string[] | null;
+  /** The server offered STARTTLS, yet the client sent MAIL in plaintext. */
+  plaintextMail: boolean;
+}
+
+/** The EHLO/LHLO reply's extensions, parsed (`extensions` keeps the lines as sent). */
+export interface EhloCapabilities {
+  /** SIZE: the advertised maximum (0 = no fixed limit), null when not advertised. */
+  size: number | null;
+  pipelining: boolean;
+  chunking: boolean;
+  starttls: boolean;
+  /** AUTH mechanisms (from `AUTH a b` and the old `AUTH=a b` form), upper-cased, no duplicates. */
+  auth: string[];
+  '8bitmime': boolean;
+  binarymime: boolean;
+  smtputf8: boolean;
+  dsn: boolean;
+  enhancedstatuscodes: boolean;
+  /** Every other extension line as sent. */
+  other: string[];
+}
+
+/** An XCLIENT or XFORWARD command: the attributes it claims (xtext-decoded), and the reply. */
+export interface ProxyClaim {
+  verb: 'XCLIENT' | 'XFORWARD';
+  packet: number;
+  /** Upper-cased attribute name -> decoded value (NAME, ADDR, PORT, PROTO, HELO, LOGIN, ...). */
+  attributes: Record<string, string>;
+  reply: Reply | null;
 }
 
 export interface Anomaly {
@@ -125,6 +183,10 @@ export interface SessionRecord<M = never> {
   greeting: Reply | null;
   helo: Helo | null;
   extensions: string[];
+  /** The accepted EHLO/LHLO reply's extensions, parsed; null when there was none. */
+  ehlo: EhloCapabilities | null;
+  /** XCLIENT / XFORWARD commands: the client identity a proxy claims. */
+  xclient: ProxyClaim[];
   tls: TlsInfo;
   auth: AuthAttempt[];
   transactions: Transaction<M>[];

@@ -1,4 +1,5 @@
 import type { Reply } from './records.js';
+import { fromLatin1 } from './wire-text.js';
 
 /** One server line split into its parts; `code` is -1 when the line has no three-digit code. */
 export interface ReplyLine {
@@ -34,12 +35,15 @@ export function parseReplyLine(line: string): ReplyLine {
 /** Builds the Reply record from the lines of one (possibly multi-line) reply. */
 export function buildReply(lines: ReplyLine[], packet: number): Reply {
   const last = lines[lines.length - 1];
-  return {
+  const text = fromLatin1(lines.map((l) => l.text).join('\n'));
+  const reply: Reply = {
     code: last.code,
     enhanced: lines[0].enhanced ?? last.enhanced,
-    text: lines.map((l) => l.text).join('\n'),
+    text: text.text,
     packet,
   };
+  if (text.hex !== undefined) reply.textHex = text.hex;
+  return reply;
 }
 
 export function isPositive(reply: Reply | null): boolean {

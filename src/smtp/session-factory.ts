@@ -1,5 +1,6 @@
 import type { ConnectionInfo, StreamFactory, StreamHandler } from '../tcp/stream.js';
-import type { DialogueListener } from './dialogue.js';
+import { SmtpProbe } from './detect.js';
+import type { DialogueEvent, DialogueListener } from './dialogue.js';
 import type { SessionRecord } from './records.js';
 import { DEFAULT_SMTP_LIMITS, type SmtpLimits, SmtpSession } from './smtp-session.js';
 import type { MessageSinkFactory } from './transaction-builder.js';
@@ -12,43 +13,132 @@ export const IMPLICIT_TLS_PORTS: readonly number[] = [465];
 export interface SessionFactoryOptions<M> {
   /** Ports besides SMTP_PORTS to read as SMTP. */
   extraPorts?: number[];
+  /** Also find SMTP on other ports by its content (a 220 greeting and a HELO/EHLO/LHLO); default true. */
+  detect?: boolean;
   limits?: Partial<SmtpLimits>;
   messageSink?: MessageSinkFactory<M>;
   dialogue?: DialogueListener;
   /** Session ids; by default S1, S2, ... in the order connections open. */
   idFor?: (info: ConnectionInfo) => string;
   onRecord: (record: SessionRecord<M>, ready: Promise<void> | null) => void;
+  /**
+   * Told of every connection the factory keeps: at open, 'smtp' (an SMTP port) or 'probe'
+   * (detection watches it); later, for a probe, 'smtp' or 'not-smtp' once its content decides.
+   * `info` is the connection as opened (its first packet is the session's place in the order).
+   */
+  onConnection?: (info: ConnectionInfo, state: 'smtp' | 'probe' | 'not-smtp') => void;
 }
 
 /**
- * Makes one SmtpSession per connection to an SMTP port, numbering sessions S1, S2, ... in the
- * order their first packet appears in the capture.
+ * One connection in the order of its first packet. A probe is undecided until its content
+ * says whether it is SMTP; an SMTP entry gets its id once every entry before it is decided, so
+ * ids follow first packets and a probe that is not SMTP never takes one.
+ */
+interface Entry<M> {
+  decided: boolean;
+  smtp: boolean;
+  /** The fixed id from `idFor`, or null to number it. */
+  key: string | null;
+  id: string | null;
+  /** The record, when the session ended before its id was known. */
+  record: { record: SessionRecord<M>; ready: Promise<void> | null } | null;
+  /** Dialogue events sent before the id was known. */
+  events: DialogueEvent[] | null;
+}
+
+/**
+ * Makes one SmtpSession per SMTP connection (an SMTP port, or any port where detection finds
+ * SMTP), numbering sessions S1, S2, ... in the order their first packet appears in the capture.
  */
 export class SmtpSessionFactory<M> implements StreamFactory {
   readonly ports: Set<number>;
-  private opened = 0;
+  readonly detect: boolean;
+  private numbered = 0;
   private readonly limits: SmtpLimits;
+  /** Entries not yet numbered, in first-packet order, from `head` on. */
+  private queue: Entry<M>[] = [];
+  private head = 0;
 
   constructor(private readonly options: SessionFactoryOptions<M>) {
     this.ports = new Set([...SMTP_PORTS, ...(options.extraPorts ?? [])]);
+    this.detect = options.detect ?? true;
     this.limits = { ...DEFAULT_SMTP_LIMITS, ...options.limits };
   }
 
-  /** Cheap filter the reassembler applies before any per-connection work. */
+  /** Cheap filter the reassembler applies before any per-connection work; every port with detection. */
   isCandidate = (srcPort: number, dstPort: number): boolean =>
-    this.ports.has(srcPort) || this.ports.has(dstPort);
+    this.detect || this.ports.has(srcPort) || this.ports.has(dstPort);
 
   open(info: ConnectionInfo): StreamHandler | null {
-    if (!this.ports.has(info.server.port)) return null;
-    this.opened++;
+    const onPort = this.ports.has(info.server.port);
+    if (!onPort && !this.detect) return null;
+    const entry: Entry<M> = {
+      decided: onPort,
+      smtp: onPort,
+      key: this.options.idFor?.(info) ?? null,
+      id: null,
+      record: null,
+      events: null,
+    };
+    this.queue.push(entry);
+    this.options.onConnection?.(info, onPort ? 'smtp' : 'probe');
+    this.settle();
+    if (onPort) return this.session(info, entry);
+    return new SmtpProbe(info, (found) => this.session(found, entry), {
+      decided: (smtp) => {
+        entry.decided = true;
+        entry.smtp = smtp;
+        this.options.onConnection?.(info, smtp ? 'smtp' : 'not-smtp');
+        this.settle();
+      },
+    });
+  }
+
+  private session(info: ConnectionInfo, entry: Entry<M>): SmtpSession<M> {
+    const listener = this.options.dialogue;
     return new SmtpSession<M>({
-      id: this.options.idFor?.(info) ?? `S${this.opened}`,
+      id: entry.id ?? entry.key ?? '',
       info,
       implicitTls: IMPLICIT_TLS_PORTS.includes(info.server.port),
       limits: this.limits,
       messageSink: this.options.messageSink,
-      dialogue: this.options.dialogue,
-      onRecord: this.options.onRecord,
+      dialogue: listener
+        ? (_id, event) => {
+            if (entry.id !== null) listener(entry.id, event);
+            else if (entry.events) entry.events.push(event);
+            else entry.events = [event];
+          }
+        : undefined,
+      onRecord: (record, ready) => {
+        if (entry.id === null) entry.record = { record, ready };
+        else this.deliver(entry.id, record, ready);
+      },
     });
+  }
+
+  /** Numbers every decided entry at the front of the queue, releasing what waited for its id. */
+  private settle(): void {
+    const queue = this.queue;
+    while (this.head < queue.length && queue[this.head].decided) {
+      const entry = queue[this.head++];
+      if (!entry.smtp) continue;
+      const id = entry.key ?? `S${++this.numbered}`;
+      entry.id = id;
+      const listener = this.options.dialogue;
+      if (entry.events && listener) for (const event of entry.events) listener(id, event);
+      entry.events = null;
+      if (entry.record) this.deliver(id, entry.record.record, entry.record.ready);
+      entry.record = null;
+    }
+    // Drop the numbered prefix now and then, so the queue holds only what waits.
+    if (this.head > 1024 && this.head * 2 > queue.length) {
+      this.queue = queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private deliver(id: string, record: SessionRecord<M>, ready: Promise<void> | null): void {
+    record.id = id;
+    this.options.onRecord(record, ready);
   }
 }

@@ -11,11 +11,16 @@ import type { AnomalyCode } from './anomaly-codes.js';
 import { parseCommandLine, parsePathArgument } from './command-line.js';
 import type { DialogueKind, DialogueListener } from './dialogue.js';
 import { DotUnstuffer } from './dot-unstuffer.js';
+import { parseEhloExtensions, parseProxyAttributes } from './extensions.js';
 import { LineAssembler, lineEndingLength, lineText } from './line-assembler.js';
 import type {
   Anomaly,
   Command,
+  EhloCapabilities,
   Helo,
+  MailFrom,
+  Params,
+  ProxyClaim,
   Recipient,
   Reply,
   SessionRecord,
@@ -25,7 +30,9 @@ import type {
 import { buildReply, isFailure, isPositive, parseReplyLine, type ReplyLine } from './reply-line.js';
 import { SaslExchange } from './sasl.js';
 import { elapsedMs, isoTime } from './timestamp.js';
+import { TlsHandshakeReader } from './tls-handshake.js';
 import { type MessageSinkFactory, TransactionBuilder } from './transaction-builder.js';
+import { fromLatin1 } from './wire-text.js';
 
 /** Caps that keep one hostile session from growing memory without bound. */
 export interface SmtpLimits {
@@ -35,12 +42,18 @@ export interface SmtpLimits {
   maxPendingBytes: number;
   /** Anomalies listed per session; the rest are counted. */
   maxAnomalies: number;
+  /** Recipients listed per transaction; the rest are counted (`rcptUnlisted`). */
+  maxRecipients: number;
+  /** Commands listed per session; the rest are still read, but not listed (`command-cap`). */
+  maxCommands: number;
 }
 
 export const DEFAULT_SMTP_LIMITS: SmtpLimits = {
   maxLineBytes: 64 * 1024,
   maxPendingBytes: 1024 * 1024,
   maxAnomalies: 1000,
+  maxRecipients: 1000,
+  maxCommands: 10_000,
 };
 
 export interface SmtpSessionOptions<M> {
@@ -54,6 +67,9 @@ export interface SmtpSessionOptions<M> {
   /** Called once per session; `ready` settles when every message sink has finished. */
   onRecord: (record: SessionRecord<M>, ready: Promise<void> | null) => void;
 }
+
+const CR = 0x0d;
+const LF = 0x0a;
 
 /** RFC 5321 §4.5.3.1.4: a command line is at most 512 octets with its CRLF. */
 const MAX_COMMAND_LINE = 512;
@@ -110,6 +126,9 @@ type PendingKind =
   | 'starttls'
   | 'rset'
   | 'quit'
+  | 'xclient'
+  /** LMTP: the reply for one more accepted recipient after the message (RFC 2033 §4.2). */
+  | 'lmtp-delivery'
   | 'other';
 
 /** A command (or the end of a message) waiting for its reply, with what the reply will decide. */
@@ -126,6 +145,29 @@ interface PendingReply<M> {
   helo?: Helo;
   /** DATA: the client stream is already reading the message (no reply was waited for). */
   started?: boolean;
+  /** RFC 2920 §3.1: a command after which the client must wait for the reply before sending more. */
+  last?: boolean;
+  /** XCLIENT / XFORWARD: the claim its reply completes. */
+  claim?: ProxyClaim;
+  /** A command was already reported as sent before this one's reply. */
+  blamed?: boolean;
+}
+
+/** RFC 2920 §3.1 (EHLO, DATA, VRFY, EXPN, TURN, NOOP), RFC 3207 (STARTTLS), RFC 4954 (AUTH); QUIT has data-after-quit. */
+const LAST_IN_GROUP = new Set(['EHLO', 'LHLO', 'DATA', 'VRFY', 'EXPN', 'TURN', 'NOOP', 'STARTTLS', 'AUTH']);
+
+/** A TLS record as a server sends it first: handshake (0x16) or alert (0x15), major version 3. */
+function looksLikeTlsRecord(bytes: Buffer, at: number): boolean {
+  const type = bytes[at];
+  return (type === 0x16 || type === 0x15) && (at + 1 >= bytes.length || bytes[at + 1] === 0x03);
+}
+
+/** Parameter values re-read as UTF-8 (lossy when not valid: the command's argHex keeps the bytes). */
+function decodeParams(params: Params): Params {
+  for (const [key, value] of Object.entries(params)) {
+    if (typeof value === 'string') params[key] = fromLatin1(value).text;
+  }
+  return params;
 }
 
 /** Client bytes (or a gap) held until the reply that decides how to read them. */
@@ -151,7 +193,8 @@ export class SmtpSession<M> implements StreamHandler {
   private readonly bodyLines: LineAssembler;
   private clientMode = ClientMode.Command;
   private serverTls = false;
-  private clientSkipToLineEnd = false;
+  /** A gap just cut the command stream: the next line may be the tail of a lost one. */
+  private clientAfterGap = false;
   private serverSkipToLineEnd = false;
   private unstuffer = new DotUnstuffer();
   private bdatRemaining = 0;
@@ -180,7 +223,23 @@ export class SmtpSession<M> implements StreamHandler {
 
   private helo: Helo | null = null;
   private extensions: string[] = [];
+  private ehlo: EhloCapabilities | null = null;
+  private readonly xclient: ProxyClaim[] = [];
+  /** The client spoke LHLO: after the message, one reply per accepted recipient. */
+  private lmtp = false;
+  private commandsUnlisted = 0;
+  /** The shared queue entry of each transaction's unlisted RCPTs (see overflowRecipient). */
+  private readonly overflowItems = new WeakMap<TransactionBuilder<M>, PendingReply<M>>();
+  /** The newest pending command that must end a pipelined group, until its reply comes. */
+  private lastItem: PendingReply<M> | null = null;
+  /** Bare CRs in the current message, and whether the chunk before ended with a CR. */
+  private dataBareCr = 0;
+  private dataCrAtEnd = false;
   private readonly tls: TlsInfo;
+  private readonly clientHandshake: TlsHandshakeReader;
+  private readonly serverHandshake: TlsHandshakeReader;
+  /** STARTTLS was accepted and the server's first bytes after its 220 are still to come. */
+  private serverTlsFirst = false;
   private readonly auth: SaslExchange[] = [];
   private readonly commands: Command[] = [];
   private readonly transactions: TransactionBuilder<M>[] = [];
@@ -205,10 +264,15 @@ export class SmtpSession<M> implements StreamHandler {
       sni: null,
       cipher: null,
       certificate: null,
+      offeredVersions: null,
+      plaintextMail: false,
     };
+    this.clientHandshake = new TlsHandshakeReader('client', this.tls);
+    this.serverHandshake = new TlsHandshakeReader('server', this.tls);
     if (options.implicitTls) {
       this.clientMode = ClientMode.Tls;
       this.serverTls = true;
+      this.serverTlsFirst = true;
     }
   }
 
@@ -253,6 +317,13 @@ export class SmtpSession<M> implements StreamHandler {
       tx.record.index = i + 1;
       return tx.record;
     });
+    if (this.commandsUnlisted > 0) {
+      this.addAnomaly(
+        'command-cap',
+        at.packet,
+        `${this.commandsUnlisted} further commands read but not listed`,
+      );
+    }
     if (this.unlistedAnomalies > 0) {
       this.anomalies.push({
         code: 'anomaly-cap',
@@ -276,6 +347,8 @@ export class SmtpSession<M> implements StreamHandler {
       greeting: this.greeting,
       helo: this.helo,
       extensions: this.extensions,
+      ehlo: this.ehlo,
+      xclient: this.xclient,
       tls: this.tls,
       auth: this.auth.map((exchange) => exchange.attempt),
       transactions,
@@ -300,6 +373,7 @@ export class SmtpSession<M> implements StreamHandler {
       switch (this.clientMode) {
         case ClientMode.Tls:
           this.emit(Direction.ClientToServer, 'tls', at, null, buf.length - pos);
+          if (!this.clientHandshake.done) this.clientHandshake.push(buf.subarray(pos));
           return;
         case ClientMode.Data:
           pos = this.consumeData(buf, pos, at);
@@ -308,13 +382,6 @@ export class SmtpSession<M> implements StreamHandler {
           pos = this.consumeBdat(buf, pos, at);
           break;
         case ClientMode.Command: {
-          if (this.clientSkipToLineEnd) {
-            const lf = buf.indexOf(0x0a, pos);
-            if (lf < 0) return;
-            this.clientSkipToLineEnd = false;
-            pos = lf + 1;
-            break;
-          }
           const next = this.clientLines.feed(buf, pos, buf.length);
           if (next < 0) return;
           pos = next;
@@ -330,6 +397,7 @@ export class SmtpSession<M> implements StreamHandler {
     const end = this.unstuffer.push(buf, start, buf.length, (bytes) => tx?.write(bytes));
     const stop = end < 0 ? buf.length : end;
     this.emitBody(buf, start, stop, at);
+    this.countBareCr(buf, start, stop);
     if (end < 0) return buf.length;
     const form = this.unstuffer.endForm;
     if (form !== 'crlf.crlf') {
@@ -342,6 +410,11 @@ export class SmtpSession<M> implements StreamHandler {
         `${this.unstuffer.bareLineFeeds} message lines ended by a bare LF`,
       );
     }
+    if (this.dataBareCr > 0) {
+      this.addAnomaly('bare-cr', at.packet, `${this.dataBareCr} bare CRs in the message`);
+    }
+    this.dataBareCr = 0;
+    this.dataCrAtEnd = false;
     this.clientMode = ClientMode.Command;
     if (tx) {
       tx.endData();
@@ -350,6 +423,17 @@ export class SmtpSession<M> implements StreamHandler {
     this.pending.push({ kind: 'data-end', command: null, tx });
     this.dataTx = null;
     return end;
+  }
+
+  /** Counts CRs not followed by LF in message bytes (a CR at a chunk's end waits for the next). */
+  private countBareCr(buf: Buffer, start: number, stop: number): void {
+    if (this.dataCrAtEnd && start < stop && buf[start] !== LF) this.dataBareCr++;
+    this.dataCrAtEnd = false;
+    for (let i = buf.indexOf(CR, start); i >= 0 && i < stop; i = buf.indexOf(CR, i + 1)) {
+      if (i + 1 < stop) {
+        if (buf[i + 1] !== LF) this.dataBareCr++;
+      } else this.dataCrAtEnd = true;
+    }
   }
 
   private consumeBdat(buf: Buffer, start: number, at: PacketRef): number {
@@ -399,7 +483,7 @@ export class SmtpSession<M> implements StreamHandler {
 
   private commandGap(length: number, at: PacketRef): void {
     this.clientLines.flush();
-    this.clientSkipToLineEnd = true;
+    this.clientAfterGap = true;
     this.addAnomaly('gap-in-commands', at.packet, `${length} bytes of client commands missing`);
   }
 
@@ -407,6 +491,9 @@ export class SmtpSession<M> implements StreamHandler {
     const text = lineText(line);
     const ending = lineEndingLength(line);
     if (ending === 1) this.addAnomaly('bare-lf', at.packet, 'command line ended by a bare LF');
+    const cr = line.indexOf(CR);
+    if (cr >= 0 && cr < line.length - ending)
+      this.addAnomaly('bare-cr', at.packet, 'a CR without LF inside a command line');
     if (dropped > 0) this.addAnomaly('line-cap', at.packet, `${dropped} bytes of a command line dropped`);
     else if (line.length > MAX_COMMAND_LINE) {
       this.addAnomaly('line-too-long', at.packet, `command line of ${line.length} bytes`);
@@ -423,6 +510,12 @@ export class SmtpSession<M> implements StreamHandler {
       return;
     }
     this.emit(Direction.ClientToServer, 'line', at, line, line.length);
+    if (this.clientAfterGap) {
+      this.clientAfterGap = false;
+      // The hole may have ended on a line boundary or inside a line: a line that starts with a
+      // known verb is a command, anything else is the tail of the line the hole cut.
+      if (!KNOWN_VERBS.has(parseCommandLine(text).verb)) return;
+    }
     if (this.quitSent && !this.quitAnomalyReported) {
       this.quitAnomalyReported = true;
       this.addAnomaly('data-after-quit', at.packet, 'client sent a command after QUIT');
@@ -432,9 +525,21 @@ export class SmtpSession<M> implements StreamHandler {
     }
     const { verb, arg } = parseCommandLine(text);
     if (this.resyncing && this.resyncLine(line, text, verb, at)) return;
-    const command: Command = { ts: this.ts(at), packet: at.packet, verb, arg, reply: null };
-    this.commands.push(command);
-    this.dispatchCommand(command, at);
+    const blocking = this.lastItem;
+    if (blocking && !blocking.blamed && this.serverSpoke) {
+      blocking.blamed = true;
+      this.addAnomaly(
+        'pipelining-after-last',
+        at.packet,
+        `${verb} sent before the reply to ${blocking.command?.verb ?? blocking.kind}, which must end a pipelined group`,
+      );
+    }
+    const decoded = fromLatin1(arg);
+    const command: Command = { ts: this.ts(at), packet: at.packet, verb, arg: decoded.text, reply: null };
+    if (decoded.hex !== undefined) command.argHex = decoded.hex;
+    if (this.commands.length < this.opts.limits.maxCommands) this.commands.push(command);
+    else this.commandsUnlisted++;
+    this.dispatchCommand(command, arg, at);
   }
 
   /**
@@ -478,43 +583,51 @@ export class SmtpSession<M> implements StreamHandler {
     return true;
   }
 
-  private dispatchCommand(command: Command, at: PacketRef): void {
+  /** `rawArg` is the argument one char per byte (latin1), so paths parse on the exact bytes. */
+  private dispatchCommand(command: Command, rawArg: string, at: PacketRef): void {
     const { verb, arg } = command;
     switch (verb) {
       case 'HELO':
       case 'EHLO':
       case 'LHLO': {
         const helo: Helo = { verb, name: arg.trim(), reply: null };
+        if (verb === 'LHLO') this.lmtp = true;
         // Until a greeting is accepted, the latest one tried is what the session shows.
         if (this.helo === null || !isPositive(this.helo.reply)) this.helo = helo;
         this.expect({ kind: 'helo', command, tx: this.current, helo });
         return;
       }
       case 'MAIL': {
-        const path = parsePathArgument(arg, 'FROM');
+        const path = parsePathArgument(rawArg, 'FROM');
         this.checkPath(path, at);
+        if (this.tls.offered && !this.tls.started) this.tls.plaintextMail = true;
         // A refused MAIL opened nothing on the server, so it is not "open" for a nested-MAIL check.
         const open = this.current && !this.current.closed && !this.current.mailRefused;
         const previous = open ? this.current : null;
-        const tx = this.newTransaction(command.ts, {
-          address: path.address,
-          params: path.params,
-          reply: null,
-        });
+        const address = fromLatin1(path.address);
+        const mailFrom: MailFrom = { address: address.text, params: decodeParams(path.params), reply: null };
+        if (address.hex !== undefined) mailFrom.addressHex = address.hex;
+        const tx = this.newTransaction(command.ts, mailFrom);
         this.expect({ kind: 'mail', command, tx, previous });
         return;
       }
       case 'RCPT': {
-        const path = parsePathArgument(arg, 'TO');
+        const path = parsePathArgument(rawArg, 'TO');
         this.checkPath(path, at);
         const tx = this.openTransaction(command.ts);
         tx.touch(command.ts);
+        if (tx.record.rcptTo.length >= this.opts.limits.maxRecipients) {
+          this.overflowRecipient(tx, command, at);
+          return;
+        }
+        const address = fromLatin1(path.address);
         const recipient: Recipient = {
-          address: path.address,
-          params: path.params,
+          address: address.text,
+          params: decodeParams(path.params),
           reply: null,
           accepted: false,
         };
+        if (address.hex !== undefined) recipient.addressHex = address.hex;
         tx.addRecipient(recipient);
         this.expect({ kind: 'rcpt', command, tx, recipient });
         return;
@@ -527,7 +640,7 @@ export class SmtpSession<M> implements StreamHandler {
         return;
       case 'AUTH': {
         const [mechanism = '', initial] = arg.trim().split(/\s+/);
-        const sasl = new SaslExchange(mechanism, initial ?? null);
+        const sasl = new SaslExchange(mechanism, initial ?? null, at.packet);
         this.auth.push(sasl);
         this.expect({ kind: 'auth', command, tx: null, sasl });
         return;
@@ -544,10 +657,49 @@ export class SmtpSession<M> implements StreamHandler {
         this.quitSent = true;
         this.expect({ kind: 'quit', command, tx: null });
         return;
+      case 'XCLIENT':
+      case 'XFORWARD': {
+        const claim: ProxyClaim = {
+          verb,
+          packet: at.packet,
+          attributes: parseProxyAttributes(arg),
+          reply: null,
+        };
+        this.xclient.push(claim);
+        this.expect({ kind: 'xclient', command, tx: null, claim });
+        return;
+      }
       default:
         if (!KNOWN_VERBS.has(verb))
           this.addAnomaly('unknown-command', at.packet, `unknown verb ${JSON.stringify(verb)}`);
         this.expect({ kind: 'other', command, tx: null });
+    }
+  }
+
+  /**
+   * A RCPT past the per-transaction cap is counted, not listed. Its reply must still be matched
+   * in order, so it waits in the queue: as a shared placeholder when the command is not listed
+   * either, so a flood of RCPTs costs one queue slot each and nothing more.
+   */
+  private overflowRecipient(tx: TransactionBuilder<M>, command: Command, at: PacketRef): void {
+    const unlisted = (tx.record.rcptUnlisted ?? 0) + 1;
+    tx.record.rcptUnlisted = unlisted;
+    if (unlisted === 1) {
+      this.addAnomaly(
+        'too-many-recipients',
+        at.packet,
+        `more than ${this.opts.limits.maxRecipients} recipients in one transaction: the rest are counted`,
+      );
+    }
+    const listed = this.commands[this.commands.length - 1] === command;
+    if (listed) this.expect({ kind: 'rcpt', command, tx });
+    else {
+      let item = this.overflowItems.get(tx);
+      if (!item) {
+        item = { kind: 'rcpt', command: null, tx };
+        this.overflowItems.set(tx, item);
+      }
+      this.pending.push(item);
     }
   }
 
@@ -605,6 +757,10 @@ export class SmtpSession<M> implements StreamHandler {
 
   private expect(item: PendingReply<M>): void {
     this.pending.push(item);
+    if (item.command && LAST_IN_GROUP.has(item.command.verb)) {
+      item.last = true;
+      this.lastItem = item;
+    }
     // A client that sends DATA, AUTH or STARTTLS before the server said anything at all is
     // either not waiting for replies or seen in a capture without the server's side: waiting
     // for a reply that may never come would only hold its bytes back.
@@ -615,6 +771,16 @@ export class SmtpSession<M> implements StreamHandler {
 
   private hold(input: HeldInput): void {
     this.held.push(input);
+    const gate = this.gate;
+    // Bytes held behind DATA or AUTH were sent before their reply (STARTTLS has its own anomaly).
+    if ('bytes' in input && gate?.last && !gate.blamed && gate.kind !== 'starttls') {
+      gate.blamed = true;
+      this.addAnomaly(
+        'pipelining-after-last',
+        input.at.packet,
+        `bytes sent before the reply to ${gate.command?.verb ?? gate.kind}, which must end a pipelined group`,
+      );
+    }
     if ('bytes' in input) this.heldBytes += input.bytes.length;
     if (this.heldBytes > this.opts.limits.maxPendingBytes)
       this.resolveGateWithoutReply('pending-cap', input.at);
@@ -649,7 +815,7 @@ export class SmtpSession<M> implements StreamHandler {
   private flushClientLine(at: PacketRef): void {
     if (this.clientMode !== ClientMode.Command) return;
     const partial = this.clientLines.flush();
-    if (partial && partial.length > 0 && !this.clientSkipToLineEnd) {
+    if (partial && partial.length > 0) {
       this.clientLine(partial, this.clientLines.dropped, at);
     }
   }
@@ -660,8 +826,8 @@ export class SmtpSession<M> implements StreamHandler {
     let pos = 0;
     while (pos < buf.length) {
       if (this.serverTls) {
-        this.emit(Direction.ServerToClient, 'tls', at, null, buf.length - pos);
-        return;
+        if (this.serverTlsBytes(buf, pos, at)) return;
+        continue;
       }
       if (this.serverSkipToLineEnd) {
         const lf = buf.indexOf(0x0a, pos);
@@ -735,6 +901,7 @@ export class SmtpSession<M> implements StreamHandler {
       return;
     }
     this.pending.shift();
+    if (item === this.lastItem) this.lastItem = null;
     if (item.command) item.command.reply = reply;
     switch (item.kind) {
       case 'helo':
@@ -756,10 +923,20 @@ export class SmtpSession<M> implements StreamHandler {
         break;
       case 'data-end':
         item.tx?.setFinalReply(reply);
+        if (this.lmtp && item.tx) this.expectDeliveries(item.tx, reply);
         break;
       case 'bdat':
         if (item.tx && isFailure(reply)) item.tx.dataRefused = true;
-        if (item.lastChunk) item.tx?.setFinalReply(reply);
+        if (item.lastChunk) {
+          item.tx?.setFinalReply(reply);
+          if (this.lmtp && item.tx) this.expectDeliveries(item.tx, reply);
+        }
+        break;
+      case 'lmtp-delivery':
+        if (item.recipient) item.recipient.delivery = reply;
+        break;
+      case 'xclient':
+        if (item.claim) item.claim.reply = reply;
         break;
       case 'auth':
         if (item.sasl) {
@@ -775,6 +952,22 @@ export class SmtpSession<M> implements StreamHandler {
         break;
     }
     this.releaseGate(item);
+  }
+
+  /**
+   * LMTP (RFC 2033 §4.2): after the message the server replies once per accepted recipient, in
+   * RCPT order. The reply just handled is the first; the others come before any reply to what
+   * the client pipelined after the message, so they go to the front of the queue.
+   */
+  private expectDeliveries(tx: TransactionBuilder<M>, first: Reply): void {
+    const accepted = tx.record.rcptTo.filter((r) => r.accepted);
+    for (const r of tx.record.rcptTo) r.delivery = null;
+    if (accepted.length === 0) return;
+    accepted[0].delivery = first;
+    const rest = accepted
+      .slice(1)
+      .map((recipient): PendingReply<M> => ({ kind: 'lmtp-delivery', command: null, tx, recipient }));
+    this.pending.unshift(...rest);
   }
 
   private releaseGate(item: PendingReply<M>): void {
@@ -826,7 +1019,8 @@ export class SmtpSession<M> implements StreamHandler {
     if (!accepted) return;
     if (command.verb !== 'HELO') {
       this.extensions = lines.slice(1).map((l) => l.text);
-      this.tls.offered = this.extensions.some((e) => /^STARTTLS\b/i.test(e));
+      this.ehlo = parseEhloExtensions(this.extensions);
+      this.tls.offered = this.ehlo.starttls;
     }
     // An accepted greeting resets the envelope (RFC 5321 §4.1.4).
     if (item.tx && item.tx === this.current) this.endCurrent('helo');
@@ -846,6 +1040,7 @@ export class SmtpSession<M> implements StreamHandler {
     this.tls.started = true;
     this.tls.at = this.ts(at);
     this.serverTls = true;
+    this.serverTlsFirst = true;
     this.clientMode = ClientMode.Tls;
     // Bytes held at this point were sent before the server's 220 reached the capture point.
     for (const input of this.held) {
@@ -859,6 +1054,42 @@ export class SmtpSession<M> implements StreamHandler {
     }
     this.held = [];
     this.heldBytes = 0;
+  }
+
+  /** Server bytes once TLS began: handshake facts are read; plaintext first is injection. */
+  private serverTlsBytes(buf: Buffer, pos: number, at: PacketRef): boolean {
+    if (this.serverTlsFirst) {
+      if (this.opts.implicitTls && !looksLikeTlsRecord(buf, pos)) {
+        // A server on an implicit-TLS port that greets in plaintext (seen in the wild: it
+        // answers the client's ClientHello with "220 ..."): its side is read as SMTP.
+        this.serverTlsFirst = false;
+        this.serverTls = false;
+        this.tls.started = false;
+        this.tls.at = null;
+        this.addAnomaly(
+          'plaintext-on-tls-port',
+          at.packet,
+          'the server answered in plaintext on an implicit-TLS port',
+        );
+        return false;
+      }
+      if (!looksLikeTlsRecord(buf, pos)) {
+        // Plaintext after the server's 220 (from the server or a man in the middle) would be
+        // read by a careless client as replies protected by TLS (CVE-2011-0411's mirror image).
+        const bytes = buf.subarray(pos);
+        this.addAnomaly(
+          'starttls-injection',
+          at.packet,
+          `server sent ${bytes.length} bytes of plaintext after its 220 to STARTTLS`,
+        );
+        this.emit(Direction.ServerToClient, 'line', at, bytes, bytes.length);
+        return true;
+      }
+      this.serverTlsFirst = false;
+    }
+    this.emit(Direction.ServerToClient, 'tls', at, null, buf.length - pos);
+    if (!this.serverHandshake.done) this.serverHandshake.push(buf.subarray(pos));
+    return true;
   }
 
   // ---- helpers ------------------------------------------------------------------------------

@@ -2,8 +2,16 @@
  * ISO 8601 UTC text of a capture timestamp at the capture's own precision. Built from integer
  * seconds and nanoseconds so no digit ever passes through a float.
  */
+let cachedSec = Number.NaN;
+let cachedWhole = '';
+
 export function isoTime(sec: number, nsec: number, digits: number): string {
-  const whole = new Date(sec * 1000).toISOString().slice(0, 19);
+  // Consecutive packets mostly share their second: format it once.
+  if (sec !== cachedSec) {
+    cachedSec = sec;
+    cachedWhole = new Date(sec * 1000).toISOString().slice(0, 19);
+  }
+  const whole = cachedWhole;
   if (digits <= 0) return `${whole}Z`;
   const fraction = String(nsec).padStart(9, '0').slice(0, Math.min(digits, 9));
   return `${whole}.${fraction}Z`;

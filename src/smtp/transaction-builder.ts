@@ -134,8 +134,14 @@ export class TransactionBuilder<M> {
   private status(): TransactionStatus {
     const missingBytes = (this.record.data?.gaps.length ?? 0) > 0 || this.startMissing;
     if ((this.dataBegan && !this.dataEnded) || missingBytes) return 'incomplete';
-    if (this.finalReply && isPositive(this.finalReply)) return 'delivered';
     const rcpts = this.record.rcptTo;
+    // LMTP: each accepted recipient has its own reply after the message; delivered when any
+    // recipient got the message (the per-recipient replies say which).
+    const deliveries = rcpts.filter((r) => r.delivery);
+    if (deliveries.length > 0) {
+      return deliveries.some((r) => isPositive(r.delivery ?? null)) ? 'delivered' : 'rejected';
+    }
+    if (this.finalReply && isPositive(this.finalReply)) return 'delivered';
     const everyRcptRefused = rcpts.length > 0 && rcpts.every((r) => isFailure(r.reply));
     if (isFailure(this.finalReply) || this.mailRefused || this.dataRefused || everyRcptRefused)
       return 'rejected';

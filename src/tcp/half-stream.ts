@@ -388,13 +388,14 @@ export class HalfStream {
     if (size > cap) size = cap; // both powers of two, so size stays one
     const ring = Buffer.allocUnsafe(size);
     if (old !== null && this.ringValid > 0) {
-      // Move the valid run to its positions under the new mask.
-      const oldMask = old.length - 1;
-      const mask = size - 1;
-      for (let i = 0; i < this.ringValid; i++) {
-        const s = seqAdd(validEnd, i - this.ringValid);
-        ring[s & mask] = old[s & oldMask];
-      }
+      // Move the valid run to its positions under the new mask: out in order, then back in.
+      const start = seqAdd(validEnd, -this.ringValid);
+      const run = Buffer.allocUnsafe(this.ringValid);
+      const pos = start & (old.length - 1);
+      const first = Math.min(this.ringValid, old.length - pos);
+      old.copy(run, 0, pos, pos + first);
+      if (first < this.ringValid) old.copy(run, first, 0, this.ringValid - first);
+      copyIntoRing(ring, size - 1, start, run, 0, this.ringValid);
     }
     if (this.recSeq === null) {
       this.recSeq = new Uint32Array(RECORDS);

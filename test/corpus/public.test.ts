@@ -23,24 +23,10 @@ const EXPECTED = join(PUBLIC, 'expected');
  * expected/ folder get that check registered as skipped, so the suite shows what waits.
  */
 const NOT_ASSERTED: Record<string, string> = {
-  // BDAT is #4's: envelopes read right today, but chunk sizes, BDAT anomalies and statuses are not settled.
-  'zeek-rfc3030-bdat-0-last.pcap': '#4 BDAT (BDAT 0 LAST)',
-  'zeek-rfc3030-bdat-example1.pcap': '#4 BDAT (RFC 3030 example 1)',
-  'zeek-rfc3030-bdat-multipart.pcap':
-    '#4 BDAT (Postfix says 3462 bytes queued, we count 3460: to check with #4)',
+  // BDAT captures with an envelope check are asserted (see also 'BDAT facts' below).
   'zeek-rfc3030-bdat-nonascii.pcap':
-    '#4 BDAT; expected/ holds only extracted message bytes (files), no envelope',
-  'zeek-smtp-bdat-cmd-chunk-size-overflow.pcap': '#4 invalid BDAT size (huge)',
-  'zeek-smtp-bdat-cmd-chunk-size-overflow2.pcap': '#4 invalid BDAT size (huge)',
-  'zeek-smtp-bdat-cmd-invalid.pcapng': '#4 invalid BDAT arguments',
-  'zeek-smtp-bdat-cmd-negative-chunk-size.pcap': '#4 invalid BDAT size (negative)',
-  'zeek-smtp-bdat-pipeline-8bitmime.pcap': '#4 pipelined BDAT',
-  'sv-smtp-bdat-bad-tail-reply-queue.pcap': '#4 invalid BDAT tail in a pipeline',
-  'sv-smtp-bdat-last-next-mail.pcap': '#4 BDAT LAST then the next MAIL',
-  'sv-smtp-bdat-multichunk-inspection.pcap': '#4 multi-chunk BDAT',
-  'sv-smtp-bdat-multichunk-next-mail.pcap': '#4 multi-chunk BDAT then the next MAIL',
-  'sv-smtp-bdat-zero-last-next-mail.pcap': '#4 BDAT 0 LAST then the next MAIL',
-  'sv-smtp-rset.pcap': '#4 BDAT + RSET; expected/ checks only alerts, no envelope',
+    'expected/ holds only extracted message bytes (files), no envelope; BDAT facts asserted below',
+  'sv-smtp-rset.pcap': 'expected/ checks only alerts, no envelope',
   // One-sided and damaged captures are #3's.
   'zeek-smtp-attachment-msg.pcap':
     '#3 client side only: the envelope addresses already match Zeek, but session.helo is null (no reply to EHLO)',
@@ -50,13 +36,13 @@ const NOT_ASSERTED: Record<string, string> = {
   'zeek-tcp-truncated-header.pcap':
     '#3 snaplen-truncated TCP headers; expected/ is a crash test, no envelope',
   // Nothing in expected/ names an envelope.
-  'bs-imap-authenticate-plain-is-smtp.pcap': 'no expected/ (BruteShark sample); AUTH facts are #4',
-  'bs-smtp-auth-cram-md5.pcapng': 'no expected/ (BruteShark sample); AUTH facts are #4',
-  'bs-smtp-auth-plain.pcap': 'no expected/ (BruteShark sample); AUTH facts are #4',
-  'bs-smtp-auth-plain.pcapng': 'no expected/ (BruteShark sample); AUTH facts are #4',
+  'bs-imap-authenticate-plain-is-smtp.pcap': 'no expected/ (BruteShark sample); AUTH facts asserted below',
+  'bs-smtp-auth-cram-md5.pcapng': 'no expected/ (BruteShark sample); AUTH facts asserted below',
+  'bs-smtp-auth-plain.pcap': 'no expected/ (BruteShark sample); AUTH facts asserted below',
+  'bs-smtp-auth-plain.pcapng': 'no expected/ (BruteShark sample); AUTH facts asserted below',
   'cl-smtp-creditcards.pcap': 'expected/ checks credit-card strings in packets, no envelope',
   'ndpi-smtp.pcap': 'expected/ is an nDPI flow classification, no envelope',
-  'ndpi-smtps.pcapng': '#4 implicit TLS on 465; expected/ is an nDPI flow classification',
+  'ndpi-smtps.pcapng': 'expected/ is an nDPI flow classification, no envelope; TLS facts asserted below',
   'sv-bug-1045-smtpsuricataflowbitsFN.pcap': 'expected/ checks alerts (flowbits, message id), no envelope',
   'sv-detect-email-received.pcap': 'expected/ checks email.received alerts (mail layer), no envelope',
   'sv-mime-quoted-printable.pcap': 'expected/ checks MIME decoding (mail layer), no envelope',
@@ -70,7 +56,7 @@ const NOT_ASSERTED: Record<string, string> = {
   'sv-smtp-no-helo-rset-helo-mail.pcap': 'expected/ checks anomaly events only (#4: no HELO first)',
   'sv-smtp-no-helo-rset.pcap': 'expected/ checks anomaly events only (#4: no HELO first)',
   'sv-smtp-raw-extraction.pcap': 'expected/ checks raw message extraction (mail layer), no envelope',
-  'sv-smtp-tls-protodetect.pcap': '#4 implicit TLS on 465; expected/ checks TLS detection only',
+  'sv-smtp-tls-protodetect.pcap': 'expected/ checks TLS detection only; TLS facts asserted below',
 };
 
 /**
@@ -177,6 +163,146 @@ if (!existsSync(PUBLIC)) {
         );
       });
     }
+  });
+
+  describe('public corpus: BDAT, AUTH and TLS facts read from the bytes (issue #4)', () => {
+    const facts = async (name: string) => (await analyse(name)).sessions;
+    it('BDAT chunk sizes, statuses and invalid sizes', async () => {
+      const rows: [string, unknown][] = [];
+      for (const name of [
+        'zeek-rfc3030-bdat-0-last.pcap',
+        'zeek-rfc3030-bdat-example1.pcap',
+        'zeek-rfc3030-bdat-multipart.pcap',
+        'zeek-rfc3030-bdat-nonascii.pcap',
+        'zeek-smtp-bdat-pipeline-8bitmime.pcap',
+        'zeek-smtp-bdat-cmd-chunk-size-overflow.pcap',
+        'zeek-smtp-bdat-cmd-chunk-size-overflow2.pcap',
+        'zeek-smtp-bdat-cmd-negative-chunk-size.pcap',
+        'zeek-smtp-bdat-cmd-invalid.pcapng',
+      ]) {
+        for (const session of await facts(name)) {
+          rows.push([
+            name,
+            [
+              session.transactions.map((t) => [t.data?.chunks ?? null, t.data?.size ?? null, t.status]),
+              session.anomalies.map((a) => a.code),
+            ],
+          ]);
+        }
+      }
+      const invalid = [[[null, null, 'aborted']], ['bare-cr', 'invalid-bdat']];
+      assert.deepEqual(rows, [
+        ['zeek-rfc3030-bdat-0-last.pcap', [[[[0], 0, 'delivered']], []]],
+        ['zeek-rfc3030-bdat-example1.pcap', [[[[86], 86, 'delivered']], []]],
+        // Postfix answers "3462 bytes queued": the client's chunk is 3460 bytes (BDAT 3460, and
+        // QUIT follows right after them) and ends without a line end, which Postfix adds
+        // (+2) when it stores the message. smtpcap reports the bytes as sent.
+        ['zeek-rfc3030-bdat-multipart.pcap', [[[[3460], 3460, 'delivered']], []]],
+        // The test server answers the BDAT 0 LAST twice.
+        ['zeek-rfc3030-bdat-nonascii.pcap', [[[[604, 0], 604, 'delivered']], ['reply-without-command']]],
+        [
+          'zeek-smtp-bdat-pipeline-8bitmime.pcap',
+          [
+            [
+              [[4404], 4404, 'delivered'],
+              [[8757], 8757, 'delivered'],
+            ],
+            [],
+          ],
+        ],
+        // "BDAT <size> LAST\r\r\n": the size is invalid, and the doubled CR is a bare CR.
+        ['zeek-smtp-bdat-cmd-chunk-size-overflow.pcap', invalid],
+        ['zeek-smtp-bdat-cmd-chunk-size-overflow2.pcap', invalid],
+        ['zeek-smtp-bdat-cmd-negative-chunk-size.pcap', invalid],
+        ['zeek-smtp-bdat-cmd-invalid.pcapng', [[[null, null, 'aborted']], ['invalid-bdat']]],
+        ['zeek-smtp-bdat-cmd-invalid.pcapng', [[[null, null, 'aborted']], ['invalid-bdat']]],
+        ['zeek-smtp-bdat-cmd-invalid.pcapng', [[[null, null, 'aborted']], ['invalid-bdat']]],
+      ]);
+    });
+
+    it('AUTH credentials of the BruteShark and httpreplay samples', async () => {
+      const rows: unknown[] = [];
+      for (const name of [
+        'bs-imap-authenticate-plain-is-smtp.pcap',
+        'bs-smtp-auth-cram-md5.pcapng',
+        'bs-smtp-auth-plain.pcap',
+        'hr-smtp-auth-login.pcap',
+      ]) {
+        for (const session of await facts(name)) {
+          for (const a of session.auth)
+            rows.push([name, a.mechanism, a.authzid ?? null, a.username, a.password ?? a.crack, a.success]);
+        }
+      }
+      assert.deepEqual(rows, [
+        [
+          'bs-imap-authenticate-plain-is-smtp.pcap',
+          'PLAIN',
+          '',
+          'digitalinvestigator@networksims.com',
+          'napier123',
+          true,
+        ],
+        [
+          'bs-smtp-auth-cram-md5.pcapng',
+          'CRAM-MD5',
+          null,
+          'username',
+          '$cram_md5$PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+$dXNlcm5hbWUgMDZkMGEzMjVmMDU0NjQ4NjQ2ZTA3MmNkNGZlYjE3YzQ=',
+          true,
+        ],
+        // "username\0\0password": by RFC 4616 that is authzid "username", an empty authcid.
+        ['bs-smtp-auth-plain.pcap', 'PLAIN', 'username', '', 'password', true],
+        ['hr-smtp-auth-login.pcap', 'LOGIN', null, 'galunt', 'V1v1tr0n', true],
+      ]);
+    });
+
+    it('TLS facts of the STARTTLS and implicit TLS captures', async () => {
+      const rows: unknown[] = [];
+      for (const name of [
+        'zeek-smtp-starttls.pcap',
+        'ark-smtp-starttls.pcap',
+        'sv-smtp-startssl.pcap',
+        'sv-smtp-tls-protodetect.pcap',
+        'ndpi-smtps.pcapng',
+      ]) {
+        for (const { tls } of await facts(name)) {
+          rows.push([
+            name,
+            tls.started,
+            tls.implicit,
+            tls.offeredVersions,
+            tls.version,
+            tls.cipher,
+            tls.certificate?.subject ?? null,
+          ]);
+        }
+      }
+      const google = 'C=US, ST=California, L=Mountain View, O=Google Inc, CN=mx.google.com';
+      assert.deepEqual(rows, [
+        [
+          'zeek-smtp-starttls.pcap',
+          true,
+          false,
+          ['TLS 1.2'],
+          'TLS 1.2',
+          'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
+          google,
+        ],
+        ['ark-smtp-starttls.pcap', true, false, ['TLS 1.0'], 'TLS 1.0', 'TLS_RSA_WITH_RC4_128_SHA', google],
+        [
+          'sv-smtp-startssl.pcap',
+          true,
+          false,
+          ['TLS 1.3', 'TLS 1.2', 'TLS 1.1', 'TLS 1.0'],
+          'TLS 1.3',
+          'TLS_AES_256_GCM_SHA384',
+          null,
+        ],
+        // The server answers the client's ClientHello on 465 with a plaintext "220 ... ESMTP".
+        ['sv-smtp-tls-protodetect.pcap', false, true, ['TLS 1.2'], null, null, null],
+        ['ndpi-smtps.pcapng', false, true, ['TLS 1.2'], null, null, null],
+      ]);
+    });
   });
 
   describe('public corpus: envelopes match what the source projects expect', () => {

@@ -51,6 +51,8 @@ function session(id: string, transactions: Transaction<MessageRecord>[]): Sessio
     greeting: null,
     helo: null,
     extensions: [],
+    ehlo: null,
+    xclient: [],
     tls: {
       offered: false,
       started: false,
@@ -60,6 +62,8 @@ function session(id: string, transactions: Transaction<MessageRecord>[]): Sessio
       sni: null,
       cipher: null,
       certificate: null,
+      offeredVersions: null,
+      plaintextMail: false,
     },
     auth: [],
     transactions,

@@ -80,6 +80,8 @@ function session(overrides: Partial<Session> = {}): Session {
     greeting: reply(220, 'mx.example.test ESMTP'),
     helo: { verb: 'EHLO', name: 'client.test', reply: reply(250) },
     extensions: ['PIPELINING', 'SIZE 10240000'],
+    ehlo: null,
+    xclient: [],
     tls: {
       offered: false,
       started: false,
@@ -89,6 +91,8 @@ function session(overrides: Partial<Session> = {}): Session {
       sni: null,
       cipher: null,
       certificate: null,
+      offeredVersions: null,
+      plaintextMail: false,
     },
     auth: [],
     transactions: [tx()],
@@ -385,6 +389,8 @@ describe('renderTranscript', () => {
         sni: 'mx.example.test',
         cipher: 'TLS_AES_128_GCM_SHA256',
         certificate: null,
+        offeredVersions: null,
+        plaintextMail: false,
       },
     });
     const header = renderTranscript(s, [], { colour: false }).split('\n')[2];
@@ -511,7 +517,7 @@ describe('jsonDocument / ndjsonLine', () => {
     assert.ok(text.endsWith('}\n'));
     assert.ok(text.startsWith('{\n  "tool": "smtpcap",\n  "version": "0.1.0",\n'));
     const doc = JSON.parse(text);
-    assert.deepEqual(Object.keys(doc), ['tool', 'version', 'inputs', 'sessions']);
+    assert.deepEqual(Object.keys(doc), ['tool', 'version', 'sessions', 'inputs']);
     assert.deepEqual(doc, { tool: 'smtpcap', version: '0.1.0', inputs, sessions });
   });
 

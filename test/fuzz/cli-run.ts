@@ -1,0 +1,77 @@
+/** Runs the CLI as a user would (a child process), with a time limit and its peak memory measured. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './kit.js';
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** Peak RSS of the child in MiB (-1 when it could not be measured). */
+  peakMiB: number;
+  ms: number;
+}
+
+const PROBE = join(ROOT, 'test/fuzz/rss-probe.ts');
+
+/** `node --import tsx src/cli.ts ...args`; a script other than the CLI may be named by `script`. */
+export function runNode(
+  args: string[],
+  options: {
+    timeoutMs?: number;
+    script?: string;
+    env?: Record<string, string>;
+    uid?: number;
+    gid?: number;
+  } = {},
+): Promise<CliRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpcap-rss-'));
+  const rssFile = join(dir, 'rss');
+  const { NO_COLOR: _n, FORCE_COLOR: _f, ...inherited } = process.env;
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--import', PROBE, options.script ?? join(ROOT, 'src/cli.ts'), ...args],
+      {
+        cwd: ROOT,
+        env: { ...inherited, ...options.env, SMTPCAP_RSS_FILE: rssFile },
+        uid: options.uid,
+        gid: options.gid,
+      },
+    );
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      let peakMiB = -1;
+      try {
+        peakMiB = Math.round((Number(readFileSync(rssFile, 'utf8')) / 1024) * 10) / 10;
+      } catch {
+        // killed before its exit handler ran
+      }
+      rmSync(dir, { recursive: true, force: true });
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        timedOut,
+        peakMiB,
+        ms: Date.now() - started,
+      });
+    });
+  });
+}
