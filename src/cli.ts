@@ -1,7 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type AnalyseOptions, type AnalysisResult, analyseCaptures } from './analyse.js';
 import { firstDamage } from './capture/damage.js';
 import { CaptureInputError } from './capture/errors.js';
@@ -48,8 +48,9 @@ interface CommonOptions extends SelectionOptions {
   strict?: boolean;
 }
 
-function usageError(message: string): CommanderError {
-  return new CommanderError(EXIT_USAGE, 'smtpcap.usage', message);
+/** A bad option value: commander prints it with the usage line and exits 2. */
+function usageError(message: string): InvalidArgumentError {
+  return new InvalidArgumentError(message);
 }
 
 function parsePort(value: string, previous: number[] | undefined): number[] {
@@ -271,17 +272,24 @@ function buildProgram(): Command {
     });
 
   subcommand(program, 'json', 'sessions as JSON (the schema is in the README)', { workers: true })
-    .option('--ndjson', 'one session per line, as each session ends (read by one thread)')
+    .addOption(
+      new Option('--ndjson', 'one session per line, as each session ends (read by one thread)').conflicts(
+        'workers',
+      ),
+    )
     .action(async (files: string[], options: CommonOptions & { ndjson?: boolean }) => {
+      // Output streams as sessions come, except with --strict, which must be able to print
+      // nothing when an input turns out damaged: then it is held until the end.
+      const held: string[] = [];
+      const out = options.strict
+        ? (text: string) => held.push(text)
+        : (text: string) => process.stdout.write(text);
       if (options.ndjson) {
-        await analyse(files, options, {
-          order: 'end',
-          onSession: (session) => process.stdout.write(ndjsonLine(session)),
-        });
+        await analyse(files, options, { order: 'end', onSession: (session) => out(ndjsonLine(session)) });
+        await write(held.join(''));
         return;
       }
-      // Written a session at a time (the head once the inputs are known to open); the inputs'
-      // summaries close the document.
+      // The head goes out with the first session (or at the end), once the inputs have opened.
       const writer = new JsonDocumentWriter(version);
       let head = writer.head();
       const begin = (): string => {
@@ -290,9 +298,9 @@ function buildProgram(): Command {
         return text;
       };
       const { inputs } = await analyse(files, options, {
-        onSession: (session) => process.stdout.write(begin() + writer.session(session)),
+        onSession: (session) => out(begin() + writer.session(session)),
       });
-      await write(begin() + writer.tail(inputs));
+      await write(held.join('') + begin() + writer.tail(inputs));
     });
 
   subcommand(program, 'stats', 'counts: sessions, statuses, reply codes, top senders, anomalies', {
@@ -366,7 +374,6 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
         return 0;
-      if (err.code === 'smtpcap.usage') process.stderr.write(`smtpcap: ${err.message}\n`);
       return EXIT_USAGE;
     }
     if (err instanceof CaptureInputError || err instanceof ExtractError) {

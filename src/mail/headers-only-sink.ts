@@ -14,8 +14,9 @@
  * - anomalies: empty: no MIME checks run; gaps in the message are still in `data.gaps`.
  */
 import { Headers as HeaderBlock } from '@zone-eu/mailsplit';
-import { type HeaderLines, type Headers, MailParser } from 'mailparser';
+import type { HeaderLines } from 'mailparser';
 import type { MessageSink } from '../smtp/transaction-builder.js';
+import { headerDecoder } from './fast-path.js';
 import { buildRecord, HeaderView } from './header-view.js';
 import type { MessageRecord } from './message-record.js';
 
@@ -23,19 +24,6 @@ import type { MessageRecord } from './message-record.js';
 export const MAX_HEADER_BYTES = 256 * 1024;
 const LF = 0x0a;
 const CR = 0x0d;
-
-/** mailparser's header decoding, which it runs on each header block it meets (not in its types). */
-interface HeaderDecoder {
-  processHeaders(lines: HeaderLines): Headers;
-}
-
-let decoder: HeaderDecoder | null = null;
-
-/** One parser serves every message: processHeaders keeps no state between calls. */
-function headerDecoder(): HeaderDecoder {
-  decoder ??= new MailParser() as unknown as HeaderDecoder;
-  return decoder;
-}
 
 export class HeadersOnlySink implements MessageSink<MessageRecord> {
   private readonly block: Buffer[] = [];

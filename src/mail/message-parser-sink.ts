@@ -1,8 +1,10 @@
 /**
  * The mail layer's MessageSink: turns one transaction's message bytes into a MessageRecord while
  * they stream. Our MimeScanner walks the structure synchronously (parts, decoded hashes,
- * anomalies); mailparser decodes the top-level headers, part filenames and the text bodies, and
- * sees only header blocks, boundary lines and inline text (attachment bodies never reach it).
+ * anomalies). The top-level headers, part filenames and text bodies are mailparser's reading:
+ * for the common shape, the functions it would call run directly at the end (fast-path.ts);
+ * otherwise mailparser itself gets header blocks, boundary lines and inline text (attachment
+ * bodies never reach it). Until the fast path is ruled out those bytes are held, not parsed.
  */
 import {
   type AttachmentStream,
@@ -12,11 +14,12 @@ import {
   type MessageText,
 } from 'mailparser';
 import type { MessageSink, MessageSinkFactory } from '../smtp/transaction-builder.js';
+import { readWithoutParser } from './fast-path.js';
 import { buildRecord, HeaderView } from './header-view.js';
 import { HeadersOnlySink } from './headers-only-sink.js';
 import { findIndicatorsInBodies } from './indicators.js';
 import type { Attachment, MessageRecord, MimePart } from './message-record.js';
-import { MimeScanner, type PartInfo, type PartWriter } from './mime-scanner.js';
+import { type HeaderBlock, MimeScanner, type PartInfo, type PartWriter } from './mime-scanner.js';
 
 export interface MessageLimits {
   /** Bytes of a message the MIME parser reads; the rest is flagged (`mime-size-limit`) and skipped. */
@@ -42,6 +45,8 @@ const FORWARD_BATCH = 64 * 1024;
 /** Forward batches of ended messages, for the next ones (interleaved messages each hold one). */
 const freeForwardBatches: Buffer[] = [];
 const MAX_FREE_BATCHES = 16;
+/** Forwarded and text bytes a message may hold for the fast path before mailparser takes over. */
+const HOLD_LIMIT = 128 * 1024;
 
 interface FilenameInfo {
   filename: string | null;
@@ -76,52 +81,37 @@ export function resolveLimits(options: Partial<MessageLimits>): MessageLimits {
 
 export class MessageParserSink implements MessageSink<MessageRecord> {
   private readonly scanner: MimeScanner;
-  private readonly parser: MailParser;
-  private readonly done: Promise<void>;
+  /** Started only for a message the fast path cannot read (see fast-path.ts), or a big one. */
+  private parser: MailParser | null = null;
+  private done: Promise<void> = Promise.resolve();
   /** Taken from the pool at the first forwarded byte and returned at the end. */
   private batch: Buffer | null = null;
   private batchLength = 0;
+  /** Forwarded bytes (copies) held while the message may still be read without mailparser. */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  /** What the fast path reads: header blocks and inline text, while no parser runs. */
+  private blocks: HeaderBlock[] = [];
+  private texts = new Map<string, Buffer[]>();
   private headers: Headers | null = null;
   private headerLines: HeaderLines = [];
-  private text: MessageText | null = null;
+  private text: string | undefined = undefined;
+  private html: string | undefined = undefined;
   private readonly filenames = new Map<string, FilenameInfo>();
   private parserFailed = false;
 
-  constructor(limits: MessageLimits, onPart?: (part: PartInfo) => PartWriter | null) {
-    this.parser = new MailParser({
-      skipHtmlToText: true,
-      skipTextToHtml: true,
-      skipImageLinks: true,
-      skipTextLinks: true,
-      checksumAlgo: false,
-      // Embedded messages stay one part (hashed as the attached .eml), like our scanner keeps them.
-      ignoreEmbedded: true,
-      // Our scanner enforces the part limit; mailparser must not fail first and lose the text.
-      maxChildNodes: limits.maxParts + 16,
-    });
-    this.scanner = new MimeScanner({ ...limits, forward: (bytes) => this.forward(bytes), onPart });
-    this.parser.on('headers', (headers) => {
-      this.headers = headers;
-    });
-    this.parser.on('headerLines', (lines) => {
-      this.headerLines = lines;
-    });
-    this.parser.on('data', (data: AttachmentStream | MessageText) => {
-      if (data.type === 'text') {
-        this.text = data;
-        return;
-      }
-      this.filenames.set(data.partId ?? '1', { filename: data.filename ?? null });
-      // The body is elided before mailparser, so this drains at once; release lets it go on.
-      data.content.on('end', () => data.release?.());
-      data.content.resume();
-    });
-    this.done = new Promise<void>((resolve) => {
-      this.parser.on('end', resolve);
-      this.parser.on('error', () => {
-        this.parserFailed = true;
-        resolve();
-      });
+  constructor(
+    private readonly limits: MessageLimits,
+    onPart?: (part: PartInfo) => PartWriter | null,
+  ) {
+    this.scanner = new MimeScanner({
+      ...limits,
+      forward: (bytes) => this.forward(bytes),
+      onPart,
+      onHeaderBlock: (block) => {
+        if (this.parser === null) this.blocks.push(block);
+      },
+      onText: (path, bytes) => this.keepText(path, bytes),
     });
   }
 
@@ -137,9 +127,85 @@ export class MessageParserSink implements MessageSink<MessageRecord> {
     this.scanner.end();
     this.flushBatch();
     this.releaseBatch();
-    this.parser.end();
+    if (this.parser === null && this.scanner.anomalies.size === 0) {
+      const fast = readWithoutParser({
+        blocks: this.blocks,
+        texts: this.texts,
+        forwarded: new Set(this.scanner.parts.filter((p) => p.forwarded).map((p) => p.path)),
+        maxChildNodes: this.maxChildNodes(),
+      });
+      if (fast) {
+        this.headers = fast.headers;
+        this.headerLines = fast.headerLines;
+        for (const [path, filename] of fast.filenames) this.filenames.set(path, { filename });
+        this.text = fast.text;
+        return this.record();
+      }
+    }
+    const parser = this.startParser();
+    parser.end();
     await this.done;
     return this.record();
+  }
+
+  private maxChildNodes(): number {
+    // Our scanner enforces the part limit; mailparser must not fail first and lose the text.
+    return this.limits.maxParts + 16;
+  }
+
+  private startParser(): MailParser {
+    if (this.parser) return this.parser;
+    const parser = new MailParser({
+      skipHtmlToText: true,
+      skipTextToHtml: true,
+      skipImageLinks: true,
+      skipTextLinks: true,
+      checksumAlgo: false,
+      // Embedded messages stay one part (hashed as the attached .eml), like our scanner keeps them.
+      ignoreEmbedded: true,
+      maxChildNodes: this.maxChildNodes(),
+    });
+    this.parser = parser;
+    parser.on('headers', (headers) => {
+      this.headers = headers;
+    });
+    parser.on('headerLines', (lines) => {
+      this.headerLines = lines;
+    });
+    parser.on('data', (data: AttachmentStream | MessageText) => {
+      if (data.type === 'text') {
+        this.text = data.text;
+        this.html = data.html;
+        return;
+      }
+      this.filenames.set(data.partId ?? '1', { filename: data.filename ?? null });
+      // The body is elided before mailparser, so this drains at once; release lets it go on.
+      data.content.on('end', () => data.release?.());
+      data.content.resume();
+    });
+    this.done = new Promise<void>((resolve) => {
+      parser.on('end', resolve);
+      parser.on('error', () => {
+        this.parserFailed = true;
+        resolve();
+      });
+    });
+    for (const piece of this.held) parser.write(piece);
+    this.held = [];
+    this.heldBytes = 0;
+    this.blocks = [];
+    this.texts.clear();
+    return parser;
+  }
+
+  private keepText(path: string, bytes: Buffer): void {
+    if (this.parser !== null) return;
+    const list = this.texts.get(path);
+    const copy = Buffer.from(bytes);
+    if (list) list.push(copy);
+    else this.texts.set(path, [copy]);
+    this.heldBytes += copy.length;
+    if (this.heldBytes > HOLD_LIMIT) this.startParser();
   }
 
   private forward(bytes: Buffer): void {
@@ -147,7 +213,7 @@ export class MessageParserSink implements MessageSink<MessageRecord> {
     if (this.batchLength + bytes.length > FORWARD_BATCH) {
       this.flushBatch();
       if (bytes.length >= FORWARD_BATCH) {
-        this.parser.write(Buffer.from(bytes));
+        this.deliver(Buffer.from(bytes));
         return;
       }
     }
@@ -160,8 +226,21 @@ export class MessageParserSink implements MessageSink<MessageRecord> {
     if (this.batch === null || this.batchLength === 0) return;
     // The parser keeps what it is given until it gets to it: it gets a copy of just the bytes
     // (most messages forward a few KiB, from the shared pool), and the batch is used again.
-    this.parser.write(Buffer.from(this.batch.subarray(0, this.batchLength)));
+    const copy = Buffer.from(this.batch.subarray(0, this.batchLength));
     this.batchLength = 0;
+    this.deliver(copy);
+  }
+
+  /** Forwarded bytes to mailparser, or held for it while the fast path may still do. */
+  private deliver(copy: Buffer): void {
+    if (this.parser !== null) {
+      this.parser.write(copy);
+      return;
+    }
+    this.held.push(copy);
+    this.heldBytes += copy.length;
+    // A message with this much header and text is no common case: mailparser streams it.
+    if (this.heldBytes > HOLD_LIMIT) this.startParser();
   }
 
   private releaseBatch(): void {
@@ -201,7 +280,7 @@ export class MessageParserSink implements MessageSink<MessageRecord> {
     }
     const anomalies = [...this.scanner.anomalies];
     if (this.parserFailed) anomalies.push(MESSAGE_ANOMALIES.parserError);
-    const indicators = findIndicatorsInBodies(this.text?.text, this.text?.html);
+    const indicators = findIndicatorsInBodies(this.text, this.html);
     return buildRecord(new HeaderView(this.headers, this.headerLines), {
       parts,
       attachments,

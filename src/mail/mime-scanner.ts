@@ -43,6 +43,22 @@ export interface MimeScannerOptions {
   forward: (bytes: Buffer) => void;
   /** Receives each leaf part's decoded bytes, e.g. to write attachments to disk. */
   onPart?: (part: PartInfo) => PartWriter | null;
+  /** Receives each header block as it ends (the sink's own header decoding reads them). */
+  onHeaderBlock?: (block: HeaderBlock) => void;
+  /** Receives the decoded bytes of the parts forwarded as text (views: copy what you keep). */
+  onText?: (path: string, bytes: Buffer) => void;
+}
+
+export interface HeaderBlock {
+  /** The part's path ("" for the message's own block when it is a multipart). */
+  path: string;
+  /** The block's lines as sent, without the blank line that ends it. */
+  lines: Buffer[];
+  /** What the scanner made of the part: a leaf, a multipart (with its boundary), or nothing. */
+  kind: 'leaf' | 'multipart' | 'none';
+  boundary: Buffer | null;
+  /** The transfer encoding the scanner decodes a leaf with. */
+  encoding: string | null;
 }
 
 export const MIME_ANOMALIES = {
@@ -107,6 +123,7 @@ class Leaf {
     readonly info: PartInfo,
     readonly forwarded: boolean,
     private readonly writer: PartWriter | null,
+    private readonly onText: ((path: string, bytes: Buffer) => void) | null,
   ) {
     this.decoder = createTransferDecoder(info.encoding, (bytes) => this.decoded(bytes));
   }
@@ -117,6 +134,7 @@ class Leaf {
     this.sha1.update(bytes);
     this.sha256.update(bytes);
     this.writer?.write(bytes);
+    this.onText?.(this.info.path, bytes);
   }
 
   /** Encoded bytes in order; they reach the decoder in batches (views of the input are copied). */
@@ -391,7 +409,8 @@ export class MimeScanner {
   }
 
   private endHeader(): void {
-    const text = Buffer.concat(this.header).toString('utf8');
+    const lines = this.header;
+    const text = Buffer.concat(lines).toString('utf8');
     this.header = [];
     this.headerBytes = 0;
     const fields = readFields(text);
@@ -421,11 +440,13 @@ export class MimeScanner {
         this.frames.push({ boundary, path, children: 0, digest: contentType === 'multipart/digest' });
         this.maxBoundary = Math.max(this.maxBoundary, boundary.length);
         this.mode = Mode.Container;
+        this.options.onHeaderBlock?.({ path, lines, kind: 'multipart', boundary, encoding: null });
         return;
       }
     }
 
     if (this.leavesStarted >= this.options.maxParts) {
+      this.options.onHeaderBlock?.({ path, lines, kind: 'none', boundary: null, encoding });
       this.stop(MIME_ANOMALIES.partsLimit);
       return;
     }
@@ -440,7 +461,13 @@ export class MimeScanner {
       filename: disposition?.params.get('filename') ?? type.params.get('name') ?? null,
     };
     const forwarded = isInlineText(info);
-    this.leaf = new Leaf(info, forwarded, this.options.onPart?.(info) ?? null);
+    this.options.onHeaderBlock?.({ path, lines, kind: 'leaf', boundary: null, encoding });
+    this.leaf = new Leaf(
+      info,
+      forwarded,
+      this.options.onPart?.(info) ?? null,
+      forwarded ? (this.options.onText ?? null) : null,
+    );
     this.mode = Mode.Leaf;
   }
 

@@ -85,9 +85,7 @@ describe('a hole the stream moves past', () => {
     assertCounts(s, { bytes: [span[0] - 20, span[1]], duplicates: [0, 0], gaps: [20, 0] }, span);
   });
 
-  it('a lost command: gap-in-commands, and the commands after it still parse', {
-    todo: 'src/smtp: after a gap in command mode the next line is skipped (clientSkipToLineEnd) even when the gap ended on a line boundary, so DATA is lost and the message is read as commands',
-  }, async () => {
+  it('a lost command: gap-in-commands, and the commands after it still parse', async () => {
     const packets = dialogue();
     const capture = [...packets.slice(0, P.rcpt - 1), ...packets.slice(P.rcpt)];
     const s = onlySession(await analysePackets(capture));
@@ -101,9 +99,7 @@ describe('a hole the stream moves past', () => {
     assertCounts(s, { bytes: [span[0] - 21, span[1]], duplicates: [0, 0], gaps: [21, 0] }, span);
   });
 
-  it('a hole that ends between CR and LF inside DATA is not a bare LF', {
-    todo: 'src/smtp: the LF right after a gap in DATA is flagged bare-lf although its CR was in the hole',
-  }, async () => {
+  it('a hole that ends between CR and LF inside DATA is not a bare LF', async () => {
     // The hole is "line one\r" (bytes 21-30): the bytes after it start with its LF.
     const packets = splitSegment(splitSegment(dialogue(), MSG, 21), MSG + 1, 9);
     const capture = [...packets.slice(0, MSG + 1), ...packets.slice(MSG + 2)];

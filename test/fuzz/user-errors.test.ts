@@ -114,17 +114,13 @@ describe('errors a user sees', () => {
     }
   });
 
-  it('json on a missing file prints nothing on stdout (no half-written document)', {
-    todo: 'diagnosis: src/cli.ts json writes JsonDocumentWriter.head() before any input is opened',
-  }, () => {
+  it('json on a missing file prints nothing on stdout (no half-written document)', () => {
     const { code, stdout } = cli(['json', join(dir, 'missing.pcap')]);
     assert.equal(code, 1);
     assert.equal(stdout, '');
   });
 
-  it('a directory of captures is read as its files in order; one without captures says so', {
-    todo: 'lead: call expandInputs (src/capture) on the file arguments in src/cli.ts',
-  }, () => {
+  it('a directory of captures is read as its files in order; one without captures says so', () => {
     const d = join(dir, 'cli-rotated');
     mkdirSync(d);
     copyFileSync(DEMO, join(d, 'a1'));
@@ -146,7 +142,13 @@ describe('errors a user sees', () => {
     const asRoot = process.getuid?.() === 0;
     // Root reads any file: the CLI runs as nobody then, which cannot open it.
     const run = asRoot ? cli(['json', file], { uid: NOBODY, gid: NOBODY }) : cli(['json', file]);
-    if (asRoot && run.code !== 1 && /EACCES|Cannot find|ERR_MODULE/.test(run.stderr)) {
+    // A clone in a private folder: nobody cannot even load node modules there.
+    if (
+      asRoot &&
+      /ERR_MODULE_NOT_FOUND|Cannot find package|EACCES: permission denied, (open|scandir|stat) .*node_modules/.test(
+        run.stderr,
+      )
+    ) {
       t.skip(`cannot run node as uid ${NOBODY} here: ${run.stderr.split('\n')[0]}`);
       return;
     }
@@ -185,9 +187,7 @@ describe('errors a user sees', () => {
       assertOneLine(stderr, file, new RegExp(`--strict: .*byte offset ${cut.end}`));
     });
 
-    it('json --strict prints no report either', {
-      todo: 'diagnosis: src/cli.ts json streams sessions before the damage is known; --strict cannot take them back',
-    }, () => {
+    it('json --strict prints no report either', () => {
       const { code, stdout } = cli(['json', '--strict', '--quiet', file]);
       assert.equal(code, 1);
       assert.equal(stdout, '');
@@ -207,17 +207,13 @@ describe('errors a user sees', () => {
     assert.match(stderr, /Usage: smtpcap json \[options\] <capture\.\.\.>/);
   });
 
-  it('an invalid option value (--port 99999): exit 2 with the usage line', {
-    todo: 'diagnosis: src/cli.ts usageError() bypasses commander, so no usage line is printed',
-  }, () => {
+  it('an invalid option value (--port 99999): exit 2 with the usage line', () => {
     const { code, stderr } = cli(['json', '--port', '99999', DEMO]);
     assert.equal(code, 2);
     assert.match(stderr, /Usage: smtpcap json/);
   });
 
-  it('conflicting options (--ndjson with --workers): exit 2 with the usage line', {
-    todo: 'diagnosis: src/cli.ts declares no conflicts; --workers is silently ignored with --ndjson',
-  }, () => {
+  it('conflicting options (--ndjson with --workers): exit 2 with the usage line', () => {
     const { code, stderr } = cli(['json', '--ndjson', '--workers', '2', DEMO]);
     assert.equal(code, 2);
     assert.match(stderr, /Usage: smtpcap json/);
