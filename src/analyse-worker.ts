@@ -5,9 +5,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { analyseCaptures } from './analyse.js';
 import { CaptureInputError } from './capture/errors.js';
-import { createMessageParserSink } from './mail/message-parser-sink.js';
 import type { MessageRecord } from './mail/message-record.js';
-import type { WorkerJob, WorkerMessage } from './parallel.js';
+import { messageSinkFor, type WorkerJob, type WorkerMessage } from './parallel.js';
 
 const job = workerData as WorkerJob;
 const port = parentPort;
@@ -17,7 +16,7 @@ const post = (message: WorkerMessage): void => port.postMessage(message);
 try {
   const result = await analyseCaptures<MessageRecord>(job.paths, {
     ...job.options,
-    messageSink: job.mime ? createMessageParserSink() : undefined,
+    messageSink: messageSinkFor(job.messages),
     shard: job.shard,
     onSession: (session) => post({ type: 'session', session }),
     onConnection: (key, state) => post({ type: 'connection', key, state }),

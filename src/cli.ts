@@ -8,9 +8,8 @@ import { CaptureInputError } from './capture/errors.js';
 import { expandInputs } from './capture/expand-inputs.js';
 import { checkCaptureInput, formatWarning } from './capture/read-capture.js';
 import { ExtractError, Extractor } from './mail/extractor.js';
-import { createMessageParserSink } from './mail/message-parser-sink.js';
 import type { MessageRecord } from './mail/message-record.js';
-import { analyseInParallel, defaultWorkers } from './parallel.js';
+import { analyseInParallel, defaultWorkers, type MessageParsing, messageSinkFor } from './parallel.js';
 import { decideColour } from './report/colour.js';
 import { credsJson, renderCredsTable } from './report/creds.js';
 import { escapeForTerminal } from './report/escape.js';
@@ -169,6 +168,8 @@ interface Run {
   order?: 'end' | 'first-packet';
   /** Also return every session (default false: reports that stream keep memory flat). */
   keep?: boolean;
+  /** Parse only the top header block (the table needs the subject, nothing more). */
+  headersOnly?: boolean;
   /** Callbacks that must run on this thread (dialogue, extraction): one thread reads. */
   local?: Pick<AnalyseOptions<MessageRecord>, 'dialogue' | 'messageSink'>;
 }
@@ -177,7 +178,7 @@ async function analyse(files: string[], options: CommonOptions, run: Run = {}) {
   const paths = expandInputs(files);
   // Every input is checked before any output, so a report never stops halfway on a bad file.
   for (const path of paths) await checkCaptureInput(path);
-  const mime = options.mime !== false;
+  const messages: MessageParsing = options.mime === false ? 'none' : run.headersOnly ? 'headers' : 'full';
   const bytes = inputBytes(paths);
   const bar = !options.quiet && process.stderr.isTTY && bytes !== null ? new ProgressBar(bytes) : null;
   const onProgress = bar ? (figures: ProgressFigures) => bar.update(figures) : undefined;
@@ -202,12 +203,12 @@ async function analyse(files: string[], options: CommonOptions, run: Run = {}) {
         ? await analyseCaptures<MessageRecord>(paths, {
             ...common,
             order: run.order ?? 'first-packet',
-            messageSink: mime ? createMessageParserSink() : undefined,
+            messageSink: messageSinkFor(messages),
             ...run.local,
           })
         : await analyseInParallel(paths, {
             ...common,
-            mime,
+            messages,
             workers: workerCount(paths, options.workers, bytes),
           });
   } finally {
@@ -244,7 +245,7 @@ function buildProgram(): Command {
     workers: true,
   }).action(async (files: string[], options: CommonOptions) => {
     const table = new SessionsTable({ colour: stdoutColour(options), showSecrets: options.showSecrets });
-    await analyse(files, options, { onSession: (session) => table.add(session) });
+    await analyse(files, options, { headersOnly: true, onSession: (session) => table.add(session) });
     await write(table.toString());
   });
 

@@ -9,6 +9,14 @@ import type { ProgressFigures } from './report/progress.js';
 import { parseKeyId, type SessionKey, SessionOrderer } from './session-order.js';
 import type { SessionRecord } from './smtp/records.js';
 
+/** How much of each message to parse: all of it, the top header block only, or nothing (hash only). */
+export type MessageParsing = 'full' | 'headers' | 'none';
+
+export function messageSinkFor(parsing: MessageParsing): AnalyseOptions<MessageRecord>['messageSink'] {
+  if (parsing === 'none') return undefined;
+  return createMessageParserSink({ headersOnly: parsing === 'headers' });
+}
+
 /** The options a worker can take: plain data (no callbacks cross a thread). */
 export type WorkerOptions = Pick<
   AnalyseOptions<MessageRecord>,
@@ -18,7 +26,7 @@ export type WorkerOptions = Pick<
 export interface WorkerJob {
   paths: string[];
   options: WorkerOptions;
-  mime: boolean;
+  messages: MessageParsing;
   shard: { index: number; count: number };
   /** Post progress messages (one worker does, for all). */
   progress: boolean;
@@ -33,8 +41,8 @@ export type WorkerMessage =
   | { type: 'input-error'; file: string; reason: string };
 
 export interface ParallelOptions extends WorkerOptions {
-  /** Parse messages (headers, MIME, attachment hashes); false hashes only. */
-  mime: boolean;
+  /** How much of each message to parse. */
+  messages: MessageParsing;
   workers: number;
   onProgress?: (figures: ProgressFigures) => void;
   /** Each session, by first packet (S1, S2, ...). */
@@ -67,14 +75,14 @@ export async function analyseInParallel(
   options: ParallelOptions,
 ): Promise<AnalysisResult<MessageRecord>> {
   if (options.workers <= 1) {
-    const { mime, workers: _workers, ...rest } = options;
+    const { messages, workers: _workers, ...rest } = options;
     return analyseCaptures<MessageRecord>(paths, {
       ...rest,
       order: 'first-packet',
-      messageSink: mime ? createMessageParserSink() : undefined,
+      messageSink: messageSinkFor(messages),
     });
   }
-  const { mime, workers: count, onProgress, onSession, keep = true, ...workerOptions } = options;
+  const { messages, workers: count, onProgress, onSession, keep = true, ...workerOptions } = options;
   const kept: SessionRecord<MessageRecord>[] = [];
   // Each worker says which connections it opened and how far it has read: the orderer numbers
   // a session once nothing before it can still appear, and hands it on in that order.
@@ -112,7 +120,13 @@ export async function analyseInParallel(
   };
   const workers = Array.from({ length: count }, (_, index) =>
     startWorker(
-      { paths, options: workerOptions, mime, shard: { index, count }, progress: index === 0 && !!onProgress },
+      {
+        paths,
+        options: workerOptions,
+        messages,
+        shard: { index, count },
+        progress: index === 0 && !!onProgress,
+      },
       (m) => onMessage(index, m),
     ),
   );

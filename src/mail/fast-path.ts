@@ -98,7 +98,9 @@ export function readWithoutParser(input: FastReadInput): FastRead | null {
     if (contentType !== 'text/plain' || node.flowed || !PLAIN_CHARSETS.has(charset)) return null;
     if (DECODING.has(node.encoding || '') || DECODING.has(block.encoding ?? '')) return null;
     const chunks = input.texts.get(path) ?? [];
-    const content = Buffer.concat(chunks).toString().replace(/\r?\n/g, '\n');
+    // mailparser also turns CRLF into LF here; the text only feeds the indicators, whose
+    // matches stop at a CR as at a LF, so that pass over every byte is skipped.
+    const content = Buffer.concat(chunks).toString();
     if (content) textParts.push(content);
   }
   if (root === null || !root.headers) return null;

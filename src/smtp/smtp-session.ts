@@ -143,6 +143,8 @@ interface PendingReply<M> {
   previous?: TransactionBuilder<M> | null;
   /** HELO/EHLO/LHLO: the record this command would make the session's `helo`. */
   helo?: Helo;
+  /** Unlisted commands past the cap that this one entry stands for (each takes one reply). */
+  repeat?: number;
   /** DATA: the client stream is already reading the message (no reply was waited for). */
   started?: boolean;
   /** RFC 2920 §3.1: a command after which the client must wait for the reply before sending more. */
@@ -756,6 +758,16 @@ export class SmtpSession<M> implements StreamHandler {
   }
 
   private expect(item: PendingReply<M>): void {
+    // Past the command cap, commands that decide nothing (no state rides on their reply) wait
+    // as one run-length entry: a flood of unanswered lines cannot grow the queue.
+    const tail = this.pending[this.pending.length - 1];
+    if (item.kind === 'other' && this.commands.length >= this.opts.limits.maxCommands) {
+      if (tail?.kind === 'other' && tail.repeat !== undefined) {
+        tail.repeat++;
+        return;
+      }
+      item.repeat = 1;
+    }
     this.pending.push(item);
     if (item.command && LAST_IN_GROUP.has(item.command.verb)) {
       item.last = true;
@@ -898,6 +910,10 @@ export class SmtpSession<M> implements StreamHandler {
       item.sasl?.challenge(reply.text);
       this.saslItem = item;
       this.releaseGate(item);
+      return;
+    }
+    if (item.repeat !== undefined && item.repeat > 1) {
+      item.repeat--;
       return;
     }
     this.pending.shift();

@@ -7,9 +7,9 @@ const FIN = TcpFlag.FIN;
 /** No FIN seen yet (sequence numbers are unsigned, so -1 is never one). */
 const NO_FIN = -1;
 /** Delivered ranges remembered to name the packet behind a conflicting retransmission. */
-const RECORDS = 256;
+const RECORDS = 64;
 /** First size of the ring of delivered bytes; it doubles up to `overlapCheckBytes`. */
-const RING_START = 4096;
+const RING_START = 1024;
 
 /** A range that arrived ahead of the next expected byte. `data` null: the snaplen cut it. */
 interface Held {

@@ -12,12 +12,12 @@ const ALL = [...readdirSync(REAL).map((f) => join(REAL, f)), join(ROOT, 'fixture
 
 describe('--workers', () => {
   it('two and three threads give exactly what one gives, over every fixture', async () => {
-    const one = await analyseInParallel(ALL, { mime: true, workers: 1 });
+    const one = await analyseInParallel(ALL, { messages: 'full', workers: 1 });
     // 50 connections, but the format variants of scenarios 01, 04 and 13 hold the same
     // connections again: read as one capture, their packets are retransmissions (10 fewer).
     assert.equal(one.sessions.length, 40);
     for (const workers of [2, 3]) {
-      const many = await analyseInParallel(ALL, { mime: true, workers });
+      const many = await analyseInParallel(ALL, { messages: 'full', workers });
       assert.equal(JSON.stringify(many), JSON.stringify(one), `${workers} workers`);
     }
   });
