@@ -221,8 +221,9 @@ function smtpcapEntries(file: string, f: Features, only: string[] | undefined): 
         kind: 'smtpcap',
         mode: m.mode,
         workers: w === 0 ? 1 : w,
-        command: process.execPath,
-        args: [CLI, ...m.args, '--quiet', ...workerArgs, file],
+        // Run as an installed `smtpcap` runs: the script itself, so its shebang's node flags apply.
+        command: CLI,
+        args: [...m.args, '--quiet', ...workerArgs, file],
         runs: [],
       });
     }

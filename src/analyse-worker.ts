@@ -1,30 +1,46 @@
 /**
- * A worker thread of `analyseInParallel`: runs the whole pipe over every input but keeps only
- * its shard of the connections, and posts each session record (with its ordering key) back.
+ * A worker thread of `analyseInParallel`: the back of the pipe (TCP reassembly, SMTP, message
+ * parsing) for the connections of its shard. The main thread reads and decodes the capture and
+ * sends this worker its segments in batches; the worker reports each connection it opens, how
+ * far it has got, and each session record (with a `<input>:<first packet>` id to renumber).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { analyseCaptures } from './analyse.js';
-import { CaptureInputError } from './capture/errors.js';
+import { SessionPipe } from './analyse.js';
+import { readSegmentBatch } from './decode/segment-batch.js';
+import { newTcpSegment } from './decode/tcp-segment.js';
 import type { MessageRecord } from './mail/message-record.js';
-import { messageSinkFor, type WorkerJob, type WorkerMessage } from './parallel.js';
+import { type MainMessage, messageSinkFor, type WorkerJob, type WorkerMessage } from './parallel.js';
 
 const job = workerData as WorkerJob;
 const port = parentPort;
 if (!port) throw new Error('analyse-worker must run in a worker thread');
 const post = (message: WorkerMessage): void => port.postMessage(message);
 
-try {
-  const result = await analyseCaptures<MessageRecord>(job.paths, {
-    ...job.options,
-    messageSink: messageSinkFor(job.messages),
-    shard: job.shard,
-    onSession: (session) => post({ type: 'session', session }),
-    onConnection: (key, state) => post({ type: 'connection', key, state }),
-    onPosition: (key) => post({ type: 'position', key }),
-    onProgress: job.progress ? ({ bytes, packets }) => post({ type: 'progress', bytes, packets }) : undefined,
-  });
-  post({ type: 'done', inputs: result.inputs });
-} catch (err) {
-  if (err instanceof CaptureInputError) post({ type: 'input-error', file: err.file, reason: err.reason });
-  else throw err;
-}
+const pipe = new SessionPipe<MessageRecord>({
+  ...job.options,
+  messageSink: messageSinkFor(job.messages),
+  keyIds: true,
+  onConnection: (key, state) => post({ type: 'connection', key, state }),
+  onRecord: (session) => post({ type: 'session', session }),
+});
+const segment = newTcpSegment();
+
+port.on('message', (message: MainMessage) => {
+  if (message.type === 'batch') {
+    if (message.batch) {
+      const batch = Buffer.from(message.batch.buffer, message.batch.byteOffset, message.batch.byteLength);
+      readSegmentBatch(batch, segment, (seg, input) => pipe.push(seg, input));
+    }
+    post({ type: 'position', key: message.position });
+    return;
+  }
+  pipe.finish().then(
+    () => {
+      post({ type: 'done' });
+      port.close();
+    },
+    (err: unknown) => {
+      throw err;
+    },
+  );
+});

@@ -1,8 +1,7 @@
 import type { InputSummary, RawPacket } from './capture/raw-packet.js';
 import { type ReadCaptureOptions, readCapture } from './capture/read-capture.js';
-import { flowShard } from './decode/flow-shard.js';
 import { PacketDecoder, type PacketDecoderOptions } from './decode/packet-decoder.js';
-import { newTcpSegment } from './decode/tcp-segment.js';
+import { newTcpSegment, type TcpSegment } from './decode/tcp-segment.js';
 import type { ProgressFigures } from './report/progress.js';
 import type { SessionKey } from './session-order.js';
 import type { DialogueListener } from './smtp/dialogue.js';
@@ -15,11 +14,17 @@ import { TcpReassembler, type TcpReassemblerOptions } from './tcp/reassembler.js
 /** Warnings listed per input; the rest are counted in one closing warning. */
 const MAX_WARNINGS_PER_INPUT = 1000;
 
-export interface AnalyseOptions<M> {
+/** What the back of the pipe (TCP and SMTP) takes: plain data, so a worker thread can take it too. */
+export interface SessionOptions {
   /** Ports besides 25, 465, 587 and 2525 to read as SMTP. */
   ports?: number[];
   /** Find SMTP on any other port by its content (a 220 greeting and HELO/EHLO/LHLO); default true. */
   detect?: boolean;
+  smtpLimits?: Partial<SmtpLimits>;
+  tcp?: Omit<TcpReassemblerOptions, 'isCandidate' | 'serverPorts'>;
+}
+
+export interface AnalyseOptions<M> extends SessionOptions {
   /** What to do with each message's bytes besides hashing them (the mail layer's parser, an extractor). */
   messageSink?: MessageSinkFactory<M>;
   /** Receives every line of every session's dialogue, for the transcript. */
@@ -37,20 +42,9 @@ export interface AnalyseOptions<M> {
   onProgress?: (figures: ProgressFigures) => void;
   /** Called for each input after it has been read. */
   onInput?: (input: InputSummary) => void;
-  smtpLimits?: Partial<SmtpLimits>;
-  tcp?: Omit<TcpReassemblerOptions, 'isCandidate' | 'serverPorts'>;
   /** IP fragment reassembly limits (timeout, byte and datagram caps). */
   decode?: Omit<PacketDecoderOptions, 'onWarning'>;
   read?: ReadCaptureOptions;
-  /**
-   * Only the connections of one shard of `count` (a symmetric flow hash): what a worker thread
-   * runs. Session ids are then `<input index>:<first packet>` keys for the caller to renumber.
-   */
-  shard?: { index: number; count: number };
-  /** A connection became a session, a probe (content detection deciding), or was found not SMTP. */
-  onConnection?: (key: SessionKey, state: 'smtp' | 'probe' | 'not-smtp') => void;
-  /** After each chunk: every packet up to this one has been read (and its connections reported). */
-  onPosition?: (key: SessionKey) => void;
 }
 
 export interface AnalysisResult<M> {
@@ -59,66 +53,29 @@ export interface AnalysisResult<M> {
   sessions: SessionRecord<M>[];
 }
 
+/** What reading reports besides the segments, chunk by chunk. */
+export interface ReadCallbacks {
+  /** Called after each chunk read (about every MiB). */
+  onProgress?: (figures: ProgressFigures) => void;
+  /** After each chunk: every packet up to this one has been read (and handed on). */
+  onPosition?: (key: SessionKey) => void;
+  onInput?: (input: InputSummary) => void;
+}
+
 /**
- * Runs the whole pipe over the inputs, read in order: capture -> decode -> TCP -> SMTP.
- * Connections may continue from one file into the next (a capture rotated by tcpdump -C), so
- * the reassembler is flushed only after the last input. Throws CaptureInputError for an input
- * that cannot be read at all; damage inside an input becomes warnings in its summary.
+ * The front of the pipe: reads the inputs in order and decodes every packet, handing each TCP
+ * segment on with the index of its input. Per-packet work is synchronous, one await per chunk.
  */
-export async function analyseCaptures<M>(
+export async function readSegments(
   paths: string[],
-  options: AnalyseOptions<M> = {},
-): Promise<AnalysisResult<M>> {
-  const sessions: SessionRecord<M>[] = [];
-  const settling: Promise<void>[] = [];
-  const figures: ProgressFigures = { bytes: 0, packets: 0, sessions: 0, transactions: 0 };
-  const keep = options.keep ?? true;
-  const ordered = options.order === 'first-packet' && !options.shard;
-  // Sessions that ended before an earlier-numbered one did, by their number.
-  const early = new Map<number, SessionRecord<M>>();
-  let nextOrdinal = 1;
-  const emit = (record: SessionRecord<M>): void => {
-    if (keep) sessions.push(record);
-    options.onSession?.(record);
-  };
-  const deliver = (record: SessionRecord<M>): void => {
-    figures.sessions++;
-    figures.transactions += record.transactions.length;
-    if (!ordered) {
-      emit(record);
-      return;
-    }
-    early.set(sessionOrdinal(record.id), record);
-    for (let next = early.get(nextOrdinal); next !== undefined; next = early.get(nextOrdinal)) {
-      early.delete(nextOrdinal++);
-      emit(next);
-    }
-  };
-  let inputIndex = 0;
-  const shard = options.shard;
-  const factory = new SmtpSessionFactory<M>({
-    idFor: shard ? (info) => `${inputIndex}:${info.first.packet}` : undefined,
-    extraPorts: options.ports,
-    detect: options.detect,
-    limits: options.smtpLimits,
-    messageSink: options.messageSink,
-    dialogue: options.dialogue,
-    onConnection: options.onConnection
-      ? (info, state) => options.onConnection?.([inputIndex, info.first.packet], state)
-      : undefined,
-    onRecord: (record, ready) => {
-      if (ready) settling.push(ready.then(() => deliver(record)));
-      else deliver(record);
-    },
-  });
-  const reassembler = new TcpReassembler(factory, {
-    ...options.tcp,
-    isCandidate: factory.isCandidate,
-    serverPorts: factory.ports,
-  });
+  onSegment: (segment: TcpSegment, inputIndex: number) => void,
+  options: ReadCallbacks & Pick<AnalyseOptions<never>, 'decode' | 'read'>,
+  figures: ProgressFigures,
+): Promise<InputSummary[]> {
   const inputs: InputSummary[] = [];
   const segment = newTcpSegment();
-  for (const path of paths) {
+  const { onProgress, onPosition } = options;
+  for (let inputIndex = 0; inputIndex < paths.length; inputIndex++) {
     const decodeWarnings: InputSummary['warnings'] = [];
     let unlisted = 0;
     const decoder = new PacketDecoder({
@@ -132,12 +89,9 @@ export async function analyseCaptures<M>(
     const onPacket = (packet: RawPacket): void => {
       figures.packets++;
       lastPacket = packet.index;
-      if (!decoder.decode(packet, segment)) return;
-      if (shard && flowShard(segment, shard.count) !== shard.index) return;
-      reassembler.push(segment);
+      if (decoder.decode(packet, segment)) onSegment(segment, inputIndex);
     };
     const bytesBefore = figures.bytes;
-    const { onProgress, onPosition } = options;
     const read: ReadCaptureOptions =
       onProgress || onPosition
         ? {
@@ -149,7 +103,7 @@ export async function analyseCaptures<M>(
             },
           }
         : (options.read ?? {});
-    const summary = await readCapture(path, onPacket, read);
+    const summary = await readCapture(paths[inputIndex], onPacket, read);
     figures.bytes = bytesBefore + summary.bytes;
     // Fragments still waiting at the end of the file will never complete: report them.
     decoder.flush(summary.packets);
@@ -165,11 +119,106 @@ export async function analyseCaptures<M>(
     summary.warnings.sort((a, b) => a.packet - b.packet);
     inputs.push(summary);
     options.onInput?.(summary);
-    inputIndex++;
   }
-  reassembler.finish();
-  await Promise.all(settling);
-  if (!shard) sessions.sort((a, b) => sessionOrdinal(a.id) - sessionOrdinal(b.id));
+  return inputs;
+}
+
+export interface SessionPipeOptions<M> extends SessionOptions {
+  messageSink?: MessageSinkFactory<M>;
+  dialogue?: DialogueListener;
+  /** Each session as it ends, with its message data settled. */
+  onRecord: (record: SessionRecord<M>) => void;
+  /** Ids are `<input index>:<first packet>` keys for a caller that numbers sessions itself. */
+  keyIds?: boolean;
+  /** A connection became a session, a probe (content detection deciding), or was found not SMTP. */
+  onConnection?: (key: SessionKey, state: 'smtp' | 'probe' | 'not-smtp') => void;
+}
+
+/**
+ * The back of the pipe: TCP reassembly and SMTP sessions for the segments pushed in. Connections
+ * may continue from one input into the next (a capture rotated by tcpdump -C), so it is
+ * finished only after the last input.
+ */
+export class SessionPipe<M> {
+  private readonly reassembler: TcpReassembler;
+  private readonly settling: Promise<void>[] = [];
+  private inputIndex = 0;
+
+  constructor(options: SessionPipeOptions<M>) {
+    const deliver = options.onRecord;
+    const factory = new SmtpSessionFactory<M>({
+      idFor: options.keyIds ? (info) => `${this.inputIndex}:${info.first.packet}` : undefined,
+      extraPorts: options.ports,
+      detect: options.detect,
+      limits: options.smtpLimits,
+      messageSink: options.messageSink,
+      dialogue: options.dialogue,
+      onConnection: options.onConnection
+        ? (info, state) => options.onConnection?.([this.inputIndex, info.first.packet], state)
+        : undefined,
+      onRecord: (record, ready) => {
+        if (ready) this.settling.push(ready.then(() => deliver(record)));
+        else deliver(record);
+      },
+    });
+    this.reassembler = new TcpReassembler(factory, {
+      ...options.tcp,
+      isCandidate: factory.isCandidate,
+      serverPorts: factory.ports,
+    });
+  }
+
+  push(segment: TcpSegment, inputIndex: number): void {
+    this.inputIndex = inputIndex;
+    this.reassembler.push(segment);
+  }
+
+  /** The end of the capture: every connection is flushed and closed, every message settled. */
+  async finish(): Promise<void> {
+    this.reassembler.finish();
+    await Promise.all(this.settling);
+  }
+}
+
+/**
+ * Runs the whole pipe over the inputs on this thread, read in order: capture -> decode -> TCP ->
+ * SMTP. Throws CaptureInputError for an input that cannot be read at all; damage inside an
+ * input becomes warnings in its summary.
+ */
+export async function analyseCaptures<M>(
+  paths: string[],
+  options: AnalyseOptions<M> = {},
+): Promise<AnalysisResult<M>> {
+  const sessions: SessionRecord<M>[] = [];
+  const figures: ProgressFigures = { bytes: 0, packets: 0, sessions: 0, transactions: 0 };
+  const keep = options.keep ?? true;
+  const ordered = options.order === 'first-packet';
+  // Sessions that ended before an earlier-numbered one did, by their number.
+  const early = new Map<number, SessionRecord<M>>();
+  let nextOrdinal = 1;
+  const emit = (record: SessionRecord<M>): void => {
+    if (keep) sessions.push(record);
+    options.onSession?.(record);
+  };
+  const pipe = new SessionPipe<M>({
+    ...options,
+    onRecord: (record) => {
+      figures.sessions++;
+      figures.transactions += record.transactions.length;
+      if (!ordered) {
+        emit(record);
+        return;
+      }
+      early.set(sessionOrdinal(record.id), record);
+      for (let next = early.get(nextOrdinal); next !== undefined; next = early.get(nextOrdinal)) {
+        early.delete(nextOrdinal++);
+        emit(next);
+      }
+    },
+  });
+  const inputs = await readSegments(paths, (segment, input) => pipe.push(segment, input), options, figures);
+  await pipe.finish();
+  sessions.sort((a, b) => sessionOrdinal(a.id) - sessionOrdinal(b.id));
   return { inputs, sessions };
 }
 

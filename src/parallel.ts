@@ -1,8 +1,15 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { type AnalyseOptions, type AnalysisResult, analyseCaptures } from './analyse.js';
-import { CaptureInputError } from './capture/errors.js';
+import {
+  type AnalyseOptions,
+  type AnalysisResult,
+  analyseCaptures,
+  readSegments,
+  type SessionOptions,
+} from './analyse.js';
 import type { InputSummary } from './capture/raw-packet.js';
+import { flowShard } from './decode/flow-shard.js';
+import { SegmentBatchWriter } from './decode/segment-batch.js';
 import { createMessageParserSink } from './mail/message-parser-sink.js';
 import type { MessageRecord } from './mail/message-record.js';
 import type { ProgressFigures } from './report/progress.js';
@@ -17,30 +24,24 @@ export function messageSinkFor(parsing: MessageParsing): AnalyseOptions<MessageR
   return createMessageParserSink({ headersOnly: parsing === 'headers' });
 }
 
-/** The options a worker can take: plain data (no callbacks cross a thread). */
-export type WorkerOptions = Pick<
-  AnalyseOptions<MessageRecord>,
-  'ports' | 'detect' | 'smtpLimits' | 'tcp' | 'decode'
->;
-
 export interface WorkerJob {
-  paths: string[];
-  options: WorkerOptions;
+  options: SessionOptions;
   messages: MessageParsing;
-  shard: { index: number; count: number };
-  /** Post progress messages (one worker does, for all). */
-  progress: boolean;
 }
 
+/** Main thread -> worker: a batch of its segments (and how far reading has got), or the end. */
+export type MainMessage = { type: 'batch'; batch: Uint8Array | null; position: SessionKey } | { type: 'end' };
+
+/** Worker -> main thread. */
 export type WorkerMessage =
   | { type: 'session'; session: SessionRecord<MessageRecord> }
-  | { type: 'progress'; bytes: number; packets: number }
   | { type: 'connection'; key: SessionKey; state: 'smtp' | 'probe' | 'not-smtp' }
   | { type: 'position'; key: SessionKey }
-  | { type: 'done'; inputs: InputSummary[] }
-  | { type: 'input-error'; file: string; reason: string };
+  | { type: 'done' };
 
-export interface ParallelOptions extends WorkerOptions {
+export interface ParallelOptions
+  extends SessionOptions,
+    Pick<AnalyseOptions<MessageRecord>, 'decode' | 'read'> {
   /** How much of each message to parse. */
   messages: MessageParsing;
   workers: number;
@@ -57,8 +58,11 @@ export interface ParallelOptions extends WorkerOptions {
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 24 };
 
-/** Below this much input, starting threads costs more than it saves. */
-const BYTES_PER_WORKER = 32 * 1024 * 1024;
+/** Batches a worker may have queued before reading waits for it (about 1 MiB of capture each). */
+const MAX_IN_FLIGHT = 8;
+
+/** Below this much input per thread, starting threads costs more than it saves. */
+const BYTES_PER_WORKER = 128 * 1024 * 1024;
 
 /** How many workers to use by default: one per core, but not more than the input is worth. */
 export function defaultWorkers(totalBytes: number): number {
@@ -66,33 +70,42 @@ export function defaultWorkers(totalBytes: number): number {
 }
 
 /**
- * Runs the pipe on `workers` threads, each reading every input and keeping the connections of
- * its shard (a symmetric flow hash). The sessions are then numbered by where their first packet
- * is, exactly as one thread numbers them, so the result is identical whatever the thread count.
+ * Runs the pipe with the back half on `workers` threads. This thread reads and decodes the
+ * capture once and sends each worker the segments of its connections (a symmetric flow hash),
+ * a batch per chunk read; the workers reassemble and read SMTP. Each worker reports the
+ * connections it opens and how far it has got, so sessions are numbered by first packet exactly
+ * as one thread numbers them: the output is identical whatever the thread count.
  */
 export async function analyseInParallel(
   paths: string[],
   options: ParallelOptions,
 ): Promise<AnalysisResult<MessageRecord>> {
-  if (options.workers <= 1) {
-    const { messages, workers: _workers, ...rest } = options;
+  const {
+    messages,
+    workers: count,
+    onProgress,
+    onSession,
+    keep = true,
+    decode,
+    read,
+    ...sessionOptions
+  } = options;
+  if (count <= 1) {
     return analyseCaptures<MessageRecord>(paths, {
-      ...rest,
+      ...options,
       order: 'first-packet',
       messageSink: messageSinkFor(messages),
     });
   }
-  const { messages, workers: count, onProgress, onSession, keep = true, ...workerOptions } = options;
   const kept: SessionRecord<MessageRecord>[] = [];
-  // Each worker says which connections it opened and how far it has read: the orderer numbers
-  // a session once nothing before it can still appear, and hands it on in that order.
   const orderer = new SessionOrderer<SessionRecord<MessageRecord>>(count, true, ({ id, record }) => {
     record.id = id;
     if (keep) kept.push(record);
     onSession?.(record);
   });
-  // Every worker reads all of the input: the first one's reading stands for all of them.
   const figures: ProgressFigures = { bytes: 0, packets: 0, sessions: 0, transactions: 0 };
+  const inFlight = new Array<number>(count).fill(0);
+  let wake: (() => void) | null = null;
   const onMessage = (index: number, message: WorkerMessage): void => {
     switch (message.type) {
       case 'connection':
@@ -101,44 +114,68 @@ export async function analyseInParallel(
         else orderer.discard(message.key);
         return;
       case 'position':
+        inFlight[index]--;
         orderer.position(index, message.key);
+        wake?.();
         return;
       case 'session':
         figures.sessions++;
         figures.transactions += message.session.transactions.length;
         orderer.close(parseKeyId(message.session.id), message.session);
-        break;
-      case 'progress':
-        if (index !== 0) return;
-        figures.bytes = message.bytes;
-        figures.packets = message.packets;
-        break;
+        return;
       default:
         return;
     }
-    onProgress?.(figures);
   };
   const workers = Array.from({ length: count }, (_, index) =>
-    startWorker(
-      {
-        paths,
-        options: workerOptions,
-        messages,
-        shard: { index, count },
-        progress: index === 0 && !!onProgress,
-      },
-      (m) => onMessage(index, m),
-    ),
+    startWorker({ options: sessionOptions, messages }, (m) => onMessage(index, m)),
   );
-  let results: WorkerResult[];
+  const writers = workers.map(() => new SegmentBatchWriter());
+  const send = (position: SessionKey): void => {
+    workers.forEach((w, i) => {
+      const batch = writers[i].take();
+      const message: MainMessage = { type: 'batch', batch, position };
+      inFlight[i]++;
+      w.worker.postMessage(message, batch ? [batch.buffer as ArrayBuffer] : []);
+    });
+  };
+  // Reading waits while a worker is behind, so memory holds a few batches, not the capture.
+  const pace = (): Promise<void> | undefined => {
+    if (inFlight.every((n) => n < MAX_IN_FLIGHT)) return undefined;
+    return new Promise((resolve) => {
+      wake = () => {
+        if (inFlight.every((n) => n < MAX_IN_FLIGHT)) {
+          wake = null;
+          resolve();
+        }
+      };
+    });
+  };
+  let inputs: InputSummary[];
   try {
-    results = await Promise.all(workers.map((w) => w.result));
+    const failed = Promise.race(workers.map((w) => w.failed));
+    inputs = await Promise.race([
+      readSegments(
+        paths,
+        (segment, input) => writers[flowShard(segment, count)].append(segment, input),
+        {
+          decode,
+          read: { ...read, pace },
+          onProgress: onProgress ? () => onProgress(figures) : undefined,
+          onPosition: send,
+        },
+        figures,
+      ),
+      failed,
+    ]);
+    send([paths.length, 0]);
+    for (const w of workers) w.worker.postMessage({ type: 'end' } satisfies MainMessage);
+    await Promise.race([Promise.all(workers.map((w) => w.done)), failed]);
   } finally {
-    // One failed input fails them all: do not leave the others reading.
     await Promise.all(workers.map((w) => w.worker.terminate()));
   }
   orderer.finish();
-  return { inputs: results[0].inputs, sessions: kept };
+  return { inputs, sessions: kept };
 }
 
 function workerUrl(): { url: URL; eval: boolean } {
@@ -148,14 +185,15 @@ function workerUrl(): { url: URL; eval: boolean } {
   return { url: new URL('./analyse-worker.js', here), eval: false };
 }
 
-interface WorkerResult {
-  inputs: InputSummary[];
+interface StartedWorker {
+  worker: Worker;
+  /** Settles when the worker has finished every session. */
+  done: Promise<void>;
+  /** Rejects when the worker fails; never resolves. */
+  failed: Promise<never>;
 }
 
-function startWorker(
-  job: WorkerJob,
-  onMessage: (message: WorkerMessage) => void,
-): { worker: Worker; result: Promise<WorkerResult> } {
+function startWorker(job: WorkerJob, onMessage: (message: WorkerMessage) => void): StartedWorker {
   const { url, eval: viaTsx } = workerUrl();
   const worker = viaTsx
     ? new Worker(
@@ -163,27 +201,28 @@ function startWorker(
         {
           eval: true,
           workerData: job,
+          resourceLimits: WORKER_LIMITS,
         },
       )
     : new Worker(url, { workerData: job, resourceLimits: WORKER_LIMITS });
-  const result = new Promise<WorkerResult>((resolve, reject) => {
-    let settled = false;
+  let finish: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  let finished = false;
+  const failed = new Promise<never>((_, reject) => {
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'done') {
-        settled = true;
-        resolve({ inputs: message.inputs });
-      } else if (message.type === 'input-error') {
-        settled = true;
-        reject(new CaptureInputError(message.file, message.reason));
+        finished = true;
+        finish();
       } else onMessage(message);
     });
-    worker.on('error', (err) => {
-      settled = true;
-      reject(err);
-    });
+    worker.on('error', reject);
     worker.on('exit', (code) => {
-      if (!settled) reject(new Error(`analysis worker ${job.shard.index} exited with code ${code}`));
+      if (!finished) reject(new Error(`analysis worker exited with code ${code}`));
     });
   });
-  return { worker, result };
+  // A failure after the end is of no interest; keep it from being an unhandled rejection.
+  failed.catch(() => {});
+  return { worker, done, failed };
 }

@@ -20,6 +20,8 @@ export interface ReadCaptureOptions {
   chunkSize?: number;
   /** Called after each chunk with the total bytes read so far. */
   onProgress?: (bytesRead: number) => void;
+  /** Awaited after each chunk: lets a consumer that is behind (worker threads) hold reading back. */
+  pace?: () => Promise<void> | undefined;
 }
 
 /**
@@ -63,6 +65,8 @@ export async function readCapture(
       const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
       framing.push(chunk);
       options.onProgress?.(framing.bytes);
+      const wait = options.pace?.();
+      if (wait) await wait;
     }
     done = true;
     return framing.finish();
