@@ -27,12 +27,9 @@ const NOT_ASSERTED: Record<string, string> = {
   'zeek-rfc3030-bdat-nonascii.pcap':
     'expected/ holds only extracted message bytes (files), no envelope; BDAT facts asserted below',
   'sv-smtp-rset.pcap': 'expected/ checks only alerts, no envelope',
-  // One-sided and damaged captures are #3's.
-  'zeek-smtp-attachment-msg.pcap':
-    '#3 client side only: the envelope addresses already match Zeek, but session.helo is null (no reply to EHLO)',
-  'ark-smtp-subject-multi-nospace.pcap':
-    '#3 client side only (no server packets): the envelope matches Arkime, but session.helo is null',
-  'sv-smtp-quit.pcap': '#3 client side only; expected/ has no envelope',
+  // One-sided captures with an envelope (zeek-smtp-attachment-msg, ark-smtp-subject-multi-nospace)
+  // are asserted: the envelope and the HELO come from the client's side alone.
+  'sv-smtp-quit.pcap': 'client side only; expected/ has no envelope',
   'zeek-tcp-truncated-header.pcap':
     '#3 snaplen-truncated TCP headers; expected/ is a crash test, no envelope',
   // Nothing in expected/ names an envelope.
