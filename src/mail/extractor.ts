@@ -24,7 +24,7 @@ import {
   rmdirSync,
   unlinkSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { SessionRecord, Transaction, TransactionStatus } from '../smtp/records.js';
 import type { MessageSink, MessageSinkFactory } from '../smtp/transaction-builder.js';
 import { MboxWriter, writeAll } from './mbox.js';
@@ -198,6 +198,32 @@ function createFile(path: string, force: boolean): number {
   }
 }
 
+/**
+ * Creates DIR and its missing parents, one level at a time: Node's recursive mkdirSync spins
+ * forever on some paths (e.g. under /proc), and its errors must reach the user as one line.
+ */
+function makeOutputDirectory(dir: string, wanted = dir, depth = 0): void {
+  try {
+    mkdirSync(dir, { mode: 0o755 });
+  } catch (error) {
+    if (isErrno(error, 'EEXIST')) return;
+    const parent = dirname(dir);
+    if (isErrno(error, 'ENOENT') && parent !== dir && depth < 64) {
+      makeOutputDirectory(parent, wanted, depth + 1);
+      try {
+        mkdirSync(dir, { mode: 0o755 });
+        return;
+      } catch (retry) {
+        if (isErrno(retry, 'EEXIST')) return;
+        error = retry;
+      }
+    }
+    const code =
+      typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : String(error);
+    throw new ExtractError(`cannot create the output folder ${wanted} (${code})`);
+  }
+}
+
 export class Extractor {
   readonly dir: string;
   readonly messages: ExtractedMessage[] = [];
@@ -213,7 +239,7 @@ export class Extractor {
   constructor(private readonly options: ExtractorOptions) {
     this.dir = options.dir;
     this.limits = resolveLimits(options.limits ?? {});
-    mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+    makeOutputDirectory(this.dir);
     if (!lstatSync(this.dir).isDirectory() && !options.force)
       throw new ExtractError(`${this.dir} is not a directory`);
     if (readdirSync(this.dir).length > 0 && !options.force) {

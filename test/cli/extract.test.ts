@@ -14,6 +14,7 @@ const TRUTH = join(ROOT, 'fixtures/truth');
 function smtpcap(args: string[]) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), ...args], {
     encoding: 'utf8',
+    timeout: 60_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -143,6 +144,21 @@ describe('smtpcap extract', () => {
         .filter((f) => f.endsWith('.eml'))
         .sort(),
       ['S1-2-second-message.eml', 'S1-4-fourth-with-DSN.eml'],
+    );
+  });
+
+  it('an output folder that cannot be made: exit 1 with one line, never a hang', () => {
+    // Node's recursive mkdirSync spins forever on a path under /proc: we must not.
+    const { code, stderr } = smtpcap([
+      'extract',
+      join(REAL, '01-plain-ehlo.pcap'),
+      '-o',
+      '/proc/smtpcap-nope/out',
+    ]);
+    assert.equal(code, 1);
+    assert.match(
+      stderr.trim(),
+      /^smtpcap: cannot create the output folder \/proc\/smtpcap-nope\/out \(ENOENT\)$/,
     );
   });
 });
