@@ -87,7 +87,7 @@ function checkedTime(value: string): string {
 }
 
 function withCommonOptions(command: Command): Command {
-  return command
+  const withOptions = command
     .argument('<capture...>', 'pcap or pcapng files; - reads stdin')
     .option('-p, --port <port>', 'also read this port as SMTP (repeatable)', parsePort)
     .option('-s, --session <id>', 'only this session, e.g. S3 (repeatable)', collect)
@@ -102,10 +102,17 @@ function withCommonOptions(command: Command): Command {
     .option('--until <time>', 'only transactions that began at or before this capture time', checkedTime)
     .option('--color', 'colour the output')
     .option('--no-color', 'never colour the output')
-    .option('-q, --quiet', 'no warnings on stderr')
     .option('--strict', 'exit 1 when an input is damaged (cut or corrupt) instead of reporting what was read')
     .option('--no-detect', 'read only the SMTP ports and --port (no SMTP detection on other ports)')
-    .option('--show-secrets', 'show passwords, SASL responses and tokens in tables and transcripts');
+    .option('--show-secrets', 'show passwords, SASL responses and tokens in tables and transcripts')
+    .option('-q, --quiet', 'no warnings and no progress bar on stderr');
+  return usageHint(withOptions);
+}
+
+/** After a usage error: the usage line and where the options are, not the whole help. */
+function usageHint(command: Command): Command {
+  const name = `smtpcap ${command.name()}`;
+  return command.showHelpAfterError(`Usage: ${name} ${command.usage()}\n(${name} --help lists the options)`);
 }
 
 function parseWorkers(value: string): number {
@@ -247,7 +254,7 @@ function buildProgram(): Command {
   const program = new Command('smtpcap')
     .description('Everything that happened over SMTP in packet captures: sessions, mails, credentials.')
     .version(version)
-    .showHelpAfterError()
+    .showHelpAfterError('(smtpcap <command> --help lists the options)')
     .exitOverride();
 
   subcommand(program, 'sessions', 'table of sessions and their transactions', {
@@ -376,6 +383,11 @@ function buildProgram(): Command {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // A reader that stops early (`smtpcap json x | head`) is no error of ours: stop quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const program = buildProgram();
   program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
   try {

@@ -31,9 +31,12 @@ export function textMatcher(pattern: string): (text: string) => boolean {
   return (text) => text.toLowerCase().includes(needle);
 }
 
-/** Milliseconds since the epoch of an ISO 8601 (or any Date.parse-able) time; throws on junk. */
+/** Milliseconds since the epoch of an ISO 8601 time (UTC unless it names a zone); throws on junk. */
 export function parseTime(text: string): number {
-  const ms = Date.parse(text);
+  // Capture times are UTC everywhere in our output: a date-time without a zone is UTC too, not
+  // the local time Date.parse would assume.
+  const zoned = /T\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(text.trim()) ? `${text.trim()}Z` : text;
+  const ms = Date.parse(zoned);
   if (Number.isNaN(ms)) throw new RangeError(`not a time: ${text}`);
   return ms;
 }
