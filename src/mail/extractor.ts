@@ -203,24 +203,25 @@ function createFile(path: string, force: boolean): number {
  * forever on some paths (e.g. under /proc), and its errors must reach the user as one line.
  */
 function makeOutputDirectory(dir: string, wanted = dir, depth = 0): void {
+  let failure = tryMkdir(dir);
+  const parent = dirname(dir);
+  if (failure === 'ENOENT' && parent !== dir && depth < 64) {
+    makeOutputDirectory(parent, wanted, depth + 1);
+    failure = tryMkdir(dir);
+  }
+  if (failure !== null) throw new ExtractError(`cannot create the output folder ${wanted} (${failure})`);
+}
+
+/** mkdir, or the error code that stopped it; an existing entry is no failure (checked later). */
+function tryMkdir(dir: string): string | null {
   try {
     mkdirSync(dir, { mode: 0o755 });
+    return null;
   } catch (error) {
-    if (isErrno(error, 'EEXIST')) return;
-    const parent = dirname(dir);
-    if (isErrno(error, 'ENOENT') && parent !== dir && depth < 64) {
-      makeOutputDirectory(parent, wanted, depth + 1);
-      try {
-        mkdirSync(dir, { mode: 0o755 });
-        return;
-      } catch (retry) {
-        if (isErrno(retry, 'EEXIST')) return;
-        error = retry;
-      }
-    }
-    const code =
-      typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : String(error);
-    throw new ExtractError(`cannot create the output folder ${wanted} (${code})`);
+    if (isErrno(error, 'EEXIST')) return null;
+    return typeof error === 'object' && error !== null && 'code' in error
+      ? String(error.code)
+      : String(error);
   }
 }
 
