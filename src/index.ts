@@ -10,7 +10,9 @@ export { type AnalyseOptions, type AnalysisResult, analyseCaptures } from './ana
 export { CaptureInputError } from './capture/errors.js';
 export type { CaptureWarning, InputSummary, RawPacket } from './capture/raw-packet.js';
 export { formatWarning, readCapture } from './capture/read-capture.js';
+export { createMessageParserSink } from './mail/message-parser-sink.js';
 export type { MessageRecord } from './mail/message-record.js';
+export { analyseInParallel, type MessageParsing, type ParallelOptions } from './parallel.js';
 export { ANOMALY_CODES } from './smtp/anomaly-codes.js';
 export type { DialogueEvent, DialogueListener } from './smtp/dialogue.js';
 export type * from './smtp/records.js';
