@@ -192,13 +192,14 @@ export class SmtpSession<M> implements StreamHandler {
   private readonly opts: SmtpSessionOptions<M>;
   private readonly clientLines: LineAssembler;
   private readonly serverLines: LineAssembler;
-  private readonly bodyLines: LineAssembler;
+  /** Message lines for the dialogue listener (the transcript); made only when there is one. */
+  private bodyLinesMade: LineAssembler | null = null;
   private clientMode = ClientMode.Command;
   private serverTls = false;
   /** A gap just cut the command stream: the next line may be the tail of a lost one. */
   private clientAfterGap = false;
   private serverSkipToLineEnd = false;
-  private unstuffer = new DotUnstuffer();
+  private unstufferMade: DotUnstuffer | null = null;
   private bdatRemaining = 0;
   private bdatLast = false;
   private dataTx: TransactionBuilder<M> | null = null;
@@ -238,8 +239,9 @@ export class SmtpSession<M> implements StreamHandler {
   private dataBareCr = 0;
   private dataCrAtEnd = false;
   private readonly tls: TlsInfo;
-  private readonly clientHandshake: TlsHandshakeReader;
-  private readonly serverHandshake: TlsHandshakeReader;
+  // Made when TLS starts: most sessions never need them (memory per open connection counts).
+  private clientHandshakeMade: TlsHandshakeReader | null = null;
+  private serverHandshakeMade: TlsHandshakeReader | null = null;
   /** STARTTLS was accepted and the server's first bytes after its 220 are still to come. */
   private serverTlsFirst = false;
   private readonly auth: SaslExchange[] = [];
@@ -254,7 +256,6 @@ export class SmtpSession<M> implements StreamHandler {
     const { limits, info } = options;
     this.clientLines = new LineAssembler(limits.maxLineBytes);
     this.serverLines = new LineAssembler(limits.maxLineBytes);
-    this.bodyLines = new LineAssembler(limits.maxLineBytes);
     this.greetingExpected = info.sawSyn || info.roleSource === 'syn-ack';
     this.resyncing = !this.greetingExpected && !options.implicitTls;
     this.tls = {
@@ -269,13 +270,31 @@ export class SmtpSession<M> implements StreamHandler {
       offeredVersions: null,
       plaintextMail: false,
     };
-    this.clientHandshake = new TlsHandshakeReader('client', this.tls);
-    this.serverHandshake = new TlsHandshakeReader('server', this.tls);
     if (options.implicitTls) {
       this.clientMode = ClientMode.Tls;
       this.serverTls = true;
       this.serverTlsFirst = true;
     }
+  }
+
+  private get bodyLines(): LineAssembler {
+    this.bodyLinesMade ??= new LineAssembler(this.opts.limits.maxLineBytes);
+    return this.bodyLinesMade;
+  }
+
+  private get unstuffer(): DotUnstuffer {
+    this.unstufferMade ??= new DotUnstuffer();
+    return this.unstufferMade;
+  }
+
+  private get clientHandshake(): TlsHandshakeReader {
+    this.clientHandshakeMade ??= new TlsHandshakeReader('client', this.tls);
+    return this.clientHandshakeMade;
+  }
+
+  private get serverHandshake(): TlsHandshakeReader {
+    this.serverHandshakeMade ??= new TlsHandshakeReader('server', this.tls);
+    return this.serverHandshakeMade;
   }
 
   // ---- StreamHandler ------------------------------------------------------------------------
@@ -466,7 +485,7 @@ export class SmtpSession<M> implements StreamHandler {
       case ClientMode.Data:
         this.dataTx?.gap(length);
         this.unstuffer.resetAfterGap();
-        this.bodyLines.flush();
+        this.bodyLinesMade?.flush();
         this.addAnomaly('gap-in-data', at.packet, `${length} bytes of the message missing`);
         return;
       case ClientMode.Bdat: {
@@ -1048,7 +1067,7 @@ export class SmtpSession<M> implements StreamHandler {
     const tx = item.tx && !item.tx.dataEnded ? item.tx : this.newTransaction(item.command?.ts ?? '', null);
     tx.beginData('DATA');
     this.dataTx = tx;
-    this.unstuffer = new DotUnstuffer();
+    this.unstufferMade = new DotUnstuffer();
     this.clientMode = ClientMode.Data;
   }
 
@@ -1123,7 +1142,7 @@ export class SmtpSession<M> implements StreamHandler {
   }
 
   private flushBodyLines(at: PacketRef): void {
-    const partial = this.bodyLines.flush();
+    const partial = this.bodyLinesMade?.flush() ?? null;
     if (partial && partial.length > 0)
       this.emit(Direction.ClientToServer, 'body', at, partial, partial.length);
   }
