@@ -18,6 +18,7 @@ import {
   tcpDialogue,
 } from '../helpers/frames.js';
 import { captureOf } from '../helpers/scripted-capture.js';
+import { smtpSteps as sharedSmtpSteps } from '../helpers/smtp-steps.js';
 
 export const sha256 = (bytes: string | Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -30,21 +31,7 @@ export const MESSAGE = 'Subject: fidelity\r\n\r\nline one\r\nline two\r\nline th
 
 /** Greeting, EHLO, one DATA transaction carrying `message`, QUIT: one segment per step. */
 export function smtpSteps(message: string = MESSAGE): DialogueStep[] {
-  return [
-    { from: 'server', data: '220 mx.test ESMTP\r\n' },
-    { from: 'client', data: 'EHLO c.test\r\n' },
-    { from: 'server', data: '250-mx.test\r\n250 PIPELINING\r\n' },
-    { from: 'client', data: 'MAIL FROM:<a@c.test>\r\n' },
-    { from: 'server', data: '250 2.1.0 Ok\r\n' },
-    { from: 'client', data: 'RCPT TO:<b@mx.test>\r\n' },
-    { from: 'server', data: '250 2.1.5 Ok\r\n' },
-    { from: 'client', data: 'DATA\r\n' },
-    { from: 'server', data: '354 go ahead\r\n' },
-    { from: 'client', data: `${message}.\r\n` },
-    { from: 'server', data: '250 2.0.0 Ok: queued as ABC123\r\n' },
-    { from: 'client', data: 'QUIT\r\n' },
-    { from: 'server', data: '221 2.0.0 Bye\r\n' },
-  ];
+  return sharedSmtpSteps(message);
 }
 
 /**

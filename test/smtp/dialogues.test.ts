@@ -18,6 +18,7 @@ import {
   tcpDialogue,
 } from '../helpers/frames.js';
 import { captureOf, framesOf } from '../helpers/scripted-capture.js';
+import { smtpSteps } from '../helpers/smtp-steps.js';
 
 const sha256 = (bytes: string | Buffer): string => createHash('sha256').update(bytes).digest('hex');
 const client = { ip: '192.0.2.10', port: 50123 };
@@ -31,23 +32,12 @@ async function analysePackets(packets: Buffer[]) {
   return analyseBuffer(captureOf(packets));
 }
 
-/** A plain EHLO session carrying `message` with DATA, after the given steps. */
-function simpleSteps(message: string, stuffed = message): DialogueStep[] {
-  return [
-    { from: 'server', data: '220 mx.test ESMTP\r\n' },
-    { from: 'client', data: 'EHLO c.test\r\n' },
-    { from: 'server', data: '250-mx.test\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250 CHUNKING\r\n' },
-    { from: 'client', data: 'MAIL FROM:<a@c.test>\r\n' },
-    { from: 'server', data: '250 2.1.0 Ok\r\n' },
-    { from: 'client', data: 'RCPT TO:<b@mx.test>\r\n' },
-    { from: 'server', data: '250 2.1.5 Ok\r\n' },
-    { from: 'client', data: 'DATA\r\n' },
-    { from: 'server', data: '354 go ahead\r\n' },
-    { from: 'client', data: `${stuffed}.\r\n` },
-    { from: 'server', data: '250 2.0.0 Ok: queued as ABC123\r\n' },
-    { from: 'client', data: 'QUIT\r\n' },
-    { from: 'server', data: '221 2.0.0 Bye\r\n' },
-  ];
+/** A plain EHLO session carrying `message` with DATA, the server offering SIZE and CHUNKING too. */
+function simpleSteps(message: string, wire = message): DialogueStep[] {
+  return smtpSteps(message, {
+    wire,
+    ehloReply: '250-mx.test\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250 CHUNKING\r\n',
+  });
 }
 
 const MESSAGE = 'Subject: hi\r\n\r\nline one\r\nline two\r\n';
