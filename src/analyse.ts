@@ -218,6 +218,8 @@ export async function analyseCaptures<M>(
   });
   const inputs = await readSegments(paths, (segment, input) => pipe.push(segment, input), options, figures);
   await pipe.finish();
+  // Most sessions end at the end of the capture: show their count.
+  options.onProgress?.(figures);
   sessions.sort((a, b) => sessionOrdinal(a.id) - sessionOrdinal(b.id));
   return { inputs, sessions };
 }

@@ -175,6 +175,7 @@ export async function analyseInParallel(
     await Promise.all(workers.map((w) => w.worker.terminate()));
   }
   orderer.finish();
+  onProgress?.(figures);
   return { inputs, sessions: kept };
 }
 
