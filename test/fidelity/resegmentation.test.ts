@@ -16,7 +16,7 @@ import { PacketDecoder } from '../../src/decode/packet-decoder.js';
 import { newTcpSegment, TcpFlag } from '../../src/decode/tcp-segment.js';
 import type { SessionRecord } from '../../src/smtp/records.js';
 import { analyseBuffer } from '../helpers/analyse-buffer.js';
-import { ipTcp } from '../helpers/frames.js';
+import { ipTcp, type ParsedTcp } from '../helpers/frames.js';
 import { captureOf } from '../helpers/scripted-capture.js';
 
 const REAL = join(import.meta.dirname, '../../fixtures/real');
@@ -24,16 +24,11 @@ const REAL = join(import.meta.dirname, '../../fixtures/real');
 const MAX_FIXTURE_BYTES = 1024 * 1024;
 const RUNS = 12;
 
-interface Seg {
-  src: string;
-  dst: string;
-  sport: number;
-  dport: number;
-  seq: number;
-  ack: number;
-  flags: number;
-  window: number;
-  payload: Buffer;
+interface Seg
+  extends Pick<
+    ParsedTcp,
+    'src' | 'dst' | 'sport' | 'dport' | 'seq' | 'ack' | 'flags' | 'window' | 'payload'
+  > {
   /** Connection and direction: pieces are only reordered among neighbours of the same one. */
   flow: string;
 }

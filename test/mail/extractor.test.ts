@@ -19,6 +19,7 @@ import { ExtractError, Extractor, type ExtractorOptions } from '../../src/mail/e
 import { asctime, fromLine } from '../../src/mail/mbox.js';
 import type { MessageRecord } from '../../src/mail/message-record.js';
 import type { SessionRecord, Transaction, TransactionStatus } from '../../src/smtp/records.js';
+import { sessionRecord } from '../helpers/session-record.js';
 import { crlf } from './helpers.js';
 
 const TRUTH = new URL('../../fixtures/truth/', import.meta.url);
@@ -38,41 +39,7 @@ interface Mail {
 }
 
 function session(id: string, transactions: Transaction<MessageRecord>[]): SessionRecord<MessageRecord> {
-  return {
-    id,
-    communityId: '1:test',
-    client: { ip: '127.0.0.1', port: 40000 },
-    server: { ip: '127.0.0.1', port: 25 },
-    start: transactions[0]?.start ?? '',
-    end: '',
-    durationMs: 0,
-    state: 'complete',
-    missingSide: null,
-    greeting: null,
-    helo: null,
-    extensions: [],
-    ehlo: null,
-    xclient: [],
-    tls: {
-      offered: false,
-      started: false,
-      implicit: false,
-      at: null,
-      version: null,
-      sni: null,
-      cipher: null,
-      certificate: null,
-      offeredVersions: null,
-      plaintextMail: false,
-    },
-    auth: [],
-    transactions,
-    commands: [],
-    anomalies: [],
-    bytes: { client: 0, server: 0 },
-    duplicates: { client: 0, server: 0 },
-    gaps: { client: 0, server: 0 },
-  };
+  return sessionRecord({ id, transactions, start: transactions[0]?.start ?? '' });
 }
 
 /** Streams each mail through the extractor's sink as the SMTP layer would, 7 bytes at a time. */

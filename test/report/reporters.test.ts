@@ -9,6 +9,7 @@ import { renderTranscript } from '../../src/report/transcript.js';
 import type { DialogueEvent } from '../../src/smtp/dialogue.js';
 import type { Reply, SessionRecord, Transaction } from '../../src/smtp/records.js';
 import { Direction } from '../../src/tcp/stream.js';
+import { sessionRecord } from '../helpers/session-record.js';
 
 type Session = SessionRecord<MessageRecord>;
 type Tx = Transaction<MessageRecord>;
@@ -66,60 +67,41 @@ function tx(overrides: Partial<Tx> = {}): Tx {
   };
 }
 
+const COMMANDS: Session['commands'] = [
+  { ts: '2026-11-30T12:00:00.600000Z', packet: 4, verb: 'EHLO', arg: 'client.test', reply: reply(250) },
+  {
+    ts: '2026-11-30T12:00:01.123456Z',
+    packet: 6,
+    verb: 'MAIL',
+    arg: 'FROM:<sender@client.test>',
+    reply: reply(250),
+  },
+  {
+    ts: '2026-11-30T12:00:01.2Z',
+    packet: 8,
+    verb: 'RCPT',
+    arg: 'TO:<alice@example.test>',
+    reply: reply(250),
+  },
+  { ts: '2026-11-30T12:00:01.3Z', packet: 10, verb: 'DATA', arg: '', reply: reply(354) },
+];
+
 function session(overrides: Partial<Session> = {}): Session {
-  return {
-    id: 'S1',
+  return sessionRecord({
     communityId: '1:abc=',
     client: { ip: '192.0.2.10', port: 40000 },
     server: { ip: '198.51.100.25', port: 25 },
     start: '2026-11-30T12:00:00.500000Z',
     end: '2026-11-30T12:00:03.000000Z',
     durationMs: 2500,
-    state: 'complete',
-    missingSide: null,
     greeting: reply(220, 'mx.example.test ESMTP'),
     helo: { verb: 'EHLO', name: 'client.test', reply: reply(250) },
     extensions: ['PIPELINING', 'SIZE 10240000'],
-    ehlo: null,
-    xclient: [],
-    tls: {
-      offered: false,
-      started: false,
-      implicit: false,
-      at: null,
-      version: null,
-      sni: null,
-      cipher: null,
-      certificate: null,
-      offeredVersions: null,
-      plaintextMail: false,
-    },
-    auth: [],
     transactions: [tx()],
-    commands: [
-      { ts: '2026-11-30T12:00:00.600000Z', packet: 4, verb: 'EHLO', arg: 'client.test', reply: reply(250) },
-      {
-        ts: '2026-11-30T12:00:01.123456Z',
-        packet: 6,
-        verb: 'MAIL',
-        arg: 'FROM:<sender@client.test>',
-        reply: reply(250),
-      },
-      {
-        ts: '2026-11-30T12:00:01.2Z',
-        packet: 8,
-        verb: 'RCPT',
-        arg: 'TO:<alice@example.test>',
-        reply: reply(250),
-      },
-      { ts: '2026-11-30T12:00:01.3Z', packet: 10, verb: 'DATA', arg: '', reply: reply(354) },
-    ],
-    anomalies: [],
+    commands: structuredClone(COMMANDS),
     bytes: { client: 400, server: 200 },
-    duplicates: { client: 0, server: 0 },
-    gaps: { client: 0, server: 0 },
     ...overrides,
-  };
+  });
 }
 
 let packet = 0;
