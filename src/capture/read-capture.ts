@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { CaptureFormatError, CaptureInputError } from './errors.js';
 import { isPcapMagic, PcapReader } from './pcap-reader.js';
 import { BlockType, PcapngReader } from './pcapng-reader.js';
@@ -15,8 +15,8 @@ const GZIP_MAGIC = 0x1f8b;
 
 export interface ReadCaptureOptions {
   /** Stream read for input '-' (default process.stdin). */
-  stdin?: NodeJS.ReadableStream;
-  /** Read size for files (highWaterMark), default 1 MiB. */
+  stdin?: AsyncIterable<Buffer | string>;
+  /** Read size for files, default 1 MiB. */
   chunkSize?: number;
   /** Called after each chunk with the total bytes read so far. */
   onProgress?: (bytesRead: number) => void;
@@ -39,7 +39,8 @@ export function createReader(head: Buffer): CaptureReader | string {
 
 /**
  * Reads a capture file (or stdin for '-') in large chunks and calls `onPacket` synchronously for
- * every packet, reusing one RawPacket (copy what you keep). Damage inside the file becomes
+ * every packet, reusing one RawPacket and, for files, one chunk buffer: a consumer copies what it
+ * keeps past the call (packet.data is overwritten by a later read). Damage inside the file becomes
  * warnings in the summary; an input that cannot be read at all throws CaptureInputError.
  * The summary's `file` is the path as given, or 'stdin' for '-'.
  */
@@ -104,7 +105,8 @@ class Framing {
     this.bytes += chunk.length;
     let reader = this.reader;
     if (reader === undefined) {
-      this.head.push(chunk);
+      // A copy: the chunk's buffer is reused by the next read.
+      this.head.push(Buffer.from(chunk));
       if (this.bytes < MAGIC_LENGTH) return;
       chunk = this.head.length === 1 ? chunk : Buffer.concat(this.head);
       this.head = [];
@@ -154,17 +156,15 @@ class Framing {
  */
 export async function checkCaptureInput(input: string): Promise<void> {
   if (input === '-') return;
-  const stream = await openFile(input, MAGIC_LENGTH);
   let head = Buffer.alloc(0);
   try {
-    for await (const chunk of stream) {
-      head = Buffer.concat([head, typeof chunk === 'string' ? Buffer.from(chunk) : chunk]);
+    // Leaving the loop closes the file (the generator's finally).
+    for await (const chunk of await openFile(input, MAGIC_LENGTH)) {
+      head = Buffer.concat([head, chunk]);
       if (head.length >= MAGIC_LENGTH) break;
     }
   } catch (err) {
     throw systemError(input, err);
-  } finally {
-    if ('destroy' in stream && typeof stream.destroy === 'function') stream.destroy();
   }
   if (head.length < MAGIC_LENGTH)
     throw new CaptureInputError(input, `too short to be a capture (${head.length} bytes)`);
@@ -172,7 +172,7 @@ export async function checkCaptureInput(input: string): Promise<void> {
   if (typeof picked === 'string') throw new CaptureInputError(input, picked);
 }
 
-async function openFile(path: string, chunkSize = DEFAULT_CHUNK_SIZE): Promise<NodeJS.ReadableStream> {
+async function openFile(path: string, chunkSize = DEFAULT_CHUNK_SIZE): Promise<AsyncIterable<Buffer>> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, 'r');
@@ -193,8 +193,24 @@ async function openFile(path: string, chunkSize = DEFAULT_CHUNK_SIZE): Promise<N
     await handle.close();
     throw new CaptureInputError(path, reason);
   }
-  // autoClose: the stream closes the handle at its end or when destroyed.
-  return handle.createReadStream({ highWaterMark: chunkSize });
+  return readChunks(handle, chunkSize);
+}
+
+/**
+ * The file in chunks read into one buffer, reused: a fresh 1 MiB buffer per read cost about 0.2 s
+ * of page faults per GB. Closes the file at the end, on an error, or when the consumer leaves.
+ */
+async function* readChunks(handle: FileHandle, chunkSize: number): AsyncGenerator<Buffer> {
+  try {
+    const buffer = Buffer.allocUnsafeSlow(chunkSize);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, chunkSize, null);
+      if (bytesRead === 0) return;
+      yield bytesRead === chunkSize ? buffer : buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /** One line for a Node system error; never a stack trace. */
