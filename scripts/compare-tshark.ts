@@ -85,9 +85,13 @@ async function ours(path: string): Promise<Recorder> {
   const reassembler = new TcpReassembler(rec);
   const decoder = new PacketDecoder({ onWarning: () => {} });
   const seg = newTcpSegment();
-  await readCapture(path, (packet) => {
-    if (decoder.decode(packet, seg)) reassembler.push(seg);
-  });
+  await readCapture(
+    path,
+    (packet) => {
+      if (decoder.decode(packet, seg)) reassembler.push(seg);
+    },
+    { onProgress: () => reassembler.releaseBuffers() },
+  );
   reassembler.finish();
   return rec;
 }

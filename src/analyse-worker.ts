@@ -30,6 +30,8 @@ port.on('message', (message: MainMessage) => {
     if (message.batch) {
       const batch = Buffer.from(message.batch.buffer, message.batch.byteOffset, message.batch.byteLength);
       readSegmentBatch(batch, segment, (seg, input) => pipe.push(seg, input));
+      // Views into the batch would keep it alive: what the reassembler keeps is copied now.
+      pipe.releaseBuffers();
     }
     post({ type: 'position', key: message.position });
     return;

@@ -59,6 +59,8 @@ export interface ReadCallbacks {
   onProgress?: (figures: ProgressFigures) => void;
   /** After each chunk: every packet up to this one has been read (and handed on). */
   onPosition?: (key: SessionKey) => void;
+  /** After each chunk, before its buffer is reused for the next read. */
+  onChunkEnd?: () => void;
   onInput?: (input: InputSummary) => void;
 }
 
@@ -92,17 +94,15 @@ export async function readSegments(
       if (decoder.decode(packet, segment)) onSegment(segment, inputIndex);
     };
     const bytesBefore = figures.bytes;
-    const read: ReadCaptureOptions =
-      onProgress || onPosition
-        ? {
-            ...options.read,
-            onProgress: (bytesRead) => {
-              figures.bytes = bytesBefore + bytesRead;
-              onProgress?.(figures);
-              onPosition?.([inputIndex, lastPacket]);
-            },
-          }
-        : (options.read ?? {});
+    const read: ReadCaptureOptions = {
+      ...options.read,
+      onProgress: (bytesRead) => {
+        figures.bytes = bytesBefore + bytesRead;
+        options.onChunkEnd?.();
+        onProgress?.(figures);
+        onPosition?.([inputIndex, lastPacket]);
+      },
+    };
     const summary = await readCapture(paths[inputIndex], onPacket, read);
     figures.bytes = bytesBefore + summary.bytes;
     // Fragments still waiting at the end of the file will never complete: report them.
@@ -173,6 +173,11 @@ export class SessionPipe<M> {
     this.reassembler.push(segment);
   }
 
+  /** The buffers behind the segments pushed so far are about to be reused. */
+  releaseBuffers(): void {
+    this.reassembler.releaseBuffers();
+  }
+
   /** The end of the capture: every connection is flushed and closed, every message settled. */
   async finish(): Promise<void> {
     this.reassembler.finish();
@@ -216,7 +221,12 @@ export async function analyseCaptures<M>(
       }
     },
   });
-  const inputs = await readSegments(paths, (segment, input) => pipe.push(segment, input), options, figures);
+  const inputs = await readSegments(
+    paths,
+    (segment, input) => pipe.push(segment, input),
+    { ...options, onChunkEnd: () => pipe.releaseBuffers() },
+    figures,
+  );
   await pipe.finish();
   // Most sessions end at the end of the capture: show their count.
   options.onProgress?.(figures);

@@ -49,6 +49,8 @@ export class HalfStream {
   private readonly handler: StreamHandler;
   private readonly dir: Direction;
   private readonly limits: HalfStreamLimits;
+  /** Where this stream enters itself when it first holds views (see releaseBuffers). */
+  private readonly holdingViews: HalfStream[];
   /** overlapCheckBytes rounded down to a power of two (the ring's mask needs one). */
   private readonly ringCap: number;
   private held: Held[] = [];
@@ -56,14 +58,23 @@ export class HalfStream {
   // Delivered bytes by `seq & mask` (a power-of-two ring divides 2^32, so wrap needs no care).
   private ring: Buffer | null = null;
   private ringValid = 0;
+  /**
+   * Delivered bytes not yet in the ring: views into the caller's buffers, valid until
+   * releaseBuffers(). Copying only then, and only the last ringCap bytes, skips most copying
+   * (a stream's bytes in one 1 MiB read mostly outgrow the ring).
+   */
+  private unringed: Buffer[] = [];
+  private unringedSeq = 0;
+  private unringedBytes = 0;
   private recSeq: Uint32Array | null = null;
   private recPkt: Float64Array | null = null;
   private recCount = 0;
 
-  constructor(handler: StreamHandler, dir: Direction, limits: HalfStreamLimits) {
+  constructor(handler: StreamHandler, dir: Direction, limits: HalfStreamLimits, holdingViews: HalfStream[]) {
     this.handler = handler;
     this.dir = dir;
     this.limits = limits;
+    this.holdingViews = holdingViews;
     this.ringCap = limits.overlapCheckBytes >= 1 ? 2 ** Math.floor(Math.log2(limits.overlapCheckBytes)) : 0;
   }
 
@@ -323,7 +334,10 @@ export class HalfStream {
       this.handler.data(this.dir, data, at);
     } else {
       this.counts.gaps += len;
-      this.ringValid = 0; // the ring must hold one contiguous run ending at `next`
+      // The ring must hold one contiguous run ending at `next`.
+      this.ringValid = 0;
+      this.unringed = [];
+      this.unringedBytes = 0;
       this.handler.gap(this.dir, len, at);
     }
   }
@@ -358,6 +372,48 @@ export class HalfStream {
 
   /** Remembers delivered bytes (and which packet carried them) to check later retransmissions. */
   private retain(seq: number, data: Buffer, packet: number): void {
+    if (this.unringed.length === 0) {
+      this.unringedSeq = seq;
+      this.holdingViews.push(this);
+    }
+    const views = this.unringed;
+    views.push(data);
+    this.unringedBytes += data.length;
+    // Views the ring will never hold are let go now, so the list stays short without releases.
+    while (this.unringedBytes - views[0].length >= this.ringCap) {
+      const dropped = views.shift()!;
+      this.unringedBytes -= dropped.length;
+      this.unringedSeq = seqAdd(this.unringedSeq, dropped.length);
+      this.ringValid = 0; // what the ring holds no longer joins the views kept
+    }
+    if (this.recSeq === null) {
+      this.recSeq = new Uint32Array(RECORDS);
+      this.recPkt = new Float64Array(RECORDS);
+    }
+    const k = this.recCount % RECORDS;
+    this.recSeq[k] = seq;
+    this.recPkt![k] = packet;
+    this.recCount++;
+  }
+
+  /** Copies the delivered bytes still held as views (the last ringCap of them) into the ring. */
+  releaseBuffers(): void {
+    const views = this.unringed;
+    if (views.length === 0) return;
+    // retain's trimming leaves only the first view reaching back beyond the ring.
+    const skip = Math.max(0, this.unringedBytes - this.ringCap);
+    if (skip > 0) this.ringValid = 0; // the ringCap bytes copied replace all it held
+    let seq = seqAdd(this.unringedSeq, skip);
+    for (let i = 0; i < views.length; i++) {
+      const view = i === 0 && skip > 0 ? views[0].subarray(skip) : views[i];
+      this.copyToRing(seq, view);
+      seq = seqAdd(seq, view.length);
+    }
+    this.unringed = [];
+    this.unringedBytes = 0;
+  }
+
+  private copyToRing(seq: number, data: Buffer): void {
     const len = data.length;
     const cap = this.ringCap;
     let ring = this.ring;
@@ -373,10 +429,6 @@ export class HalfStream {
       copyIntoRing(ring, mask, seq, data, 0, len);
       this.ringValid = Math.min(size, this.ringValid + len);
     }
-    const k = this.recCount % RECORDS;
-    this.recSeq![k] = seq;
-    this.recPkt![k] = packet;
-    this.recCount++;
   }
 
   /** `validEnd`: sequence number just after the run of valid bytes. */
@@ -397,16 +449,13 @@ export class HalfStream {
       if (first < this.ringValid) old.copy(run, first, 0, this.ringValid - first);
       copyIntoRing(ring, size - 1, start, run, 0, this.ringValid);
     }
-    if (this.recSeq === null) {
-      this.recSeq = new Uint32Array(RECORDS);
-      this.recPkt = new Float64Array(RECORDS);
-    }
     this.ring = ring;
     return ring;
   }
 
   /** Compares the first n bytes of a retransmitted range with the delivered copy we still hold. */
   private checkDelivered(seq: number, data: Buffer, n: number, packet: number): void {
+    this.releaseBuffers();
     const ring = this.ring;
     if (ring === null || this.ringValid === 0) return;
     let validFrom = seqAdd(this.next, -this.ringValid);

@@ -57,6 +57,8 @@ export class TcpReassembler {
   private readonly maxConnections: number;
   private readonly idleTimeoutSec: number;
   private readonly limits: HalfStreamLimits;
+  /** Streams holding views into pushed segments' buffers since the last releaseBuffers(). */
+  private readonly holdingViews: HalfStream[] = [];
   private readonly table = new ConnectionTable();
   /** The current packet, reused for every push (see StreamHandler: `at` is valid during a call). */
   private readonly cur: PacketRef = { packet: 0, tsSec: 0, tsNsec: 0 };
@@ -142,6 +144,16 @@ export class TcpReassembler {
     } else if (!conn.reset && half.ended && peer.ended) this.close(conn, 'fin', cur);
   }
 
+  /**
+   * The buffers behind the payloads pushed so far are about to be reused: copy what is kept of
+   * them. Call it before reusing a buffer that segments pointed into (once per read chunk).
+   */
+  releaseBuffers(): void {
+    const streams = this.holdingViews;
+    for (let i = 0; i < streams.length; i++) streams[i].releaseBuffers();
+    streams.length = 0;
+  }
+
   /** End of capture: every connection delivers what it holds (after gaps) and closes. */
   finish(): void {
     this.table.drain((conn) => {
@@ -157,8 +169,8 @@ export class TcpReassembler {
     const conn = new Connection(key, srcIsLow === roles.srcIsClient, handler, isn, this.cur);
     if (handler !== null) {
       conn.halves = [
-        new HalfStream(handler, Direction.ClientToServer, this.limits),
-        new HalfStream(handler, Direction.ServerToClient, this.limits),
+        new HalfStream(handler, Direction.ClientToServer, this.limits, this.holdingViews),
+        new HalfStream(handler, Direction.ServerToClient, this.limits, this.holdingViews),
       ];
     }
     this.table.add(conn);

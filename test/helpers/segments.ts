@@ -104,6 +104,8 @@ export class Feeder {
     this.packet++;
     fillSegment(this.seg, { tsSec: this.tsSec, ...spec }, this.packet, this.chunk);
     this.reassembler.push(this.seg);
+    // The reassembler's contract: release before the buffer is reused.
+    this.reassembler.releaseBuffers();
     this.chunk.fill(0xee);
     return this.packet;
   }
