@@ -197,18 +197,26 @@ async function openFile(path: string, chunkSize = DEFAULT_CHUNK_SIZE): Promise<A
 }
 
 /**
- * The file in chunks read into one buffer, reused: a fresh 1 MiB buffer per read cost about 0.2 s
- * of page faults per GB. Closes the file at the end, on an error, or when the consumer leaves.
+ * The file in chunks read into two buffers in turn: the next read runs while the consumer works
+ * on the current chunk, and a chunk's buffer is reused once the consumer asks for the one after
+ * next (a fresh 1 MiB buffer per read cost page faults and ~20 MB of peak RSS per GB). Closes the
+ * file at the end, on an error, or when the consumer leaves.
  */
 async function* readChunks(handle: FileHandle, chunkSize: number): AsyncGenerator<Buffer> {
+  const buffers = [Buffer.allocUnsafeSlow(chunkSize), Buffer.allocUnsafeSlow(chunkSize)];
+  let turn = 0;
+  let reading = handle.read(buffers[turn], 0, chunkSize, null);
   try {
-    const buffer = Buffer.allocUnsafeSlow(chunkSize);
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, chunkSize, null);
+      const { bytesRead, buffer } = await reading;
       if (bytesRead === 0) return;
+      turn ^= 1;
+      reading = handle.read(buffers[turn], 0, chunkSize, null);
       yield bytesRead === chunkSize ? buffer : buffer.subarray(0, bytesRead);
     }
   } finally {
+    // A read still running when the consumer leaves: let it end before the file closes.
+    await reading.catch(() => undefined);
     await handle.close();
   }
 }
