@@ -26,6 +26,10 @@ export function jsonDocument(
   return text + writer.tail(inputs);
 }
 
+/** What JSON.stringify({ s: [x] }, null, 2) puts around x. */
+const WRAPPED_HEAD = '{\n  "s": [\n';
+const WRAPPED_TAIL = '\n  ]\n}';
+
 /**
  * Writes the document a session at a time, so a capture of any size never has every record in
  * memory: the text equals JSON.stringify({ tool, version, sessions, inputs }, null, 2). The
@@ -42,7 +46,9 @@ export class JsonDocumentWriter {
 
   session(session: SessionRecord<MessageRecord>): string {
     const separator = this.count++ === 0 ? '\n' : ',\n';
-    return `${separator}${indent(JSON.stringify(session, null, 2), '    ')}`;
+    // Stringified where the document puts it (4 spaces deep), so no second pass indents it.
+    const wrapped = JSON.stringify({ s: [session] }, null, 2);
+    return separator + wrapped.slice(WRAPPED_HEAD.length, wrapped.length - WRAPPED_TAIL.length);
   }
 
   tail(inputs: InputSummary[]): string {
