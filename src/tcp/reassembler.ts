@@ -102,21 +102,20 @@ export class TcpReassembler {
     cur.tsNsec = seg.tsNsec;
 
     const table = this.table;
-    const key = table.keyOf(seg);
+    let conn = table.find(seg);
     const srcIsLow = table.srcIsLow;
     const flags = seg.flags;
-    let conn = table.get(key);
     if (conn === undefined) {
       // A bare ACK, FIN or RST of an unknown connection carries nothing to report.
       if ((flags & SYN) === 0 && seg.payload.length === 0 && seg.missingPayload === 0) return;
-      conn = this.open(key, seg, srcIsLow);
+      conn = this.open(table.keyOf(seg), seg, srcIsLow);
     } else if (
       (flags & (SYN | ACK)) === SYN &&
       !(seg.seq === conn.clientIsn && srcIsLow === conn.lowIsClient)
     ) {
       // A SYN with a new ISN: the 4-tuple is being reused (TIME_WAIT, or a connection we lost).
       this.replaced(conn);
-      conn = this.open(key, seg, srcIsLow);
+      conn = this.open(table.keyOf(seg), seg, srcIsLow);
     } else {
       table.touch(conn);
       conn.lastSec = now;
