@@ -14,7 +14,8 @@ import { type MainMessage, messageSinkFor, type WorkerJob, type WorkerMessage } 
 const job = workerData as WorkerJob;
 const port = parentPort;
 if (!port) throw new Error('analyse-worker must run in a worker thread');
-const post = (message: WorkerMessage): void => port.postMessage(message);
+const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void =>
+  port.postMessage(message, transfer);
 
 const pipe = new SessionPipe<MessageRecord>({
   ...job.options,
@@ -27,13 +28,14 @@ const segment = newTcpSegment();
 
 port.on('message', (message: MainMessage) => {
   if (message.type === 'batch') {
+    const returned = message.batch ? (message.batch.buffer as ArrayBuffer) : null;
     if (message.batch) {
       const batch = Buffer.from(message.batch.buffer, message.batch.byteOffset, message.batch.byteLength);
       readSegmentBatch(batch, segment, (seg, input) => pipe.push(seg, input));
-      // Views into the batch would keep it alive: what the reassembler keeps is copied now.
+      // The batch goes back to be refilled: what the reassembler keeps of it is copied now.
       pipe.releaseBuffers();
     }
-    post({ type: 'position', key: message.position });
+    post({ type: 'position', key: message.position, batch: returned }, returned ? [returned] : []);
     return;
   }
   pipe.finish().then(

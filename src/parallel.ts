@@ -36,7 +36,8 @@ export type MainMessage = { type: 'batch'; batch: Uint8Array | null; position: S
 export type WorkerMessage =
   | { type: 'session'; session: SessionRecord<MessageRecord> }
   | { type: 'connection'; key: SessionKey; state: 'smtp' | 'probe' | 'not-smtp' }
-  | { type: 'position'; key: SessionKey }
+  /** The batch's buffer comes back (transferred) to be filled again. */
+  | { type: 'position'; key: SessionKey; batch: ArrayBuffer | null }
   | { type: 'done' };
 
 export interface ParallelOptions
@@ -114,6 +115,7 @@ export async function analyseInParallel(
         else orderer.discard(message.key);
         return;
       case 'position':
+        if (message.batch) writers[index].recycle(message.batch);
         inFlight[index]--;
         orderer.position(index, message.key);
         wake?.();
