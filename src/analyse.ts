@@ -22,6 +22,11 @@ export interface SessionOptions {
   detect?: boolean;
   smtpLimits?: Partial<SmtpLimits>;
   tcp?: Omit<TcpReassemblerOptions, 'isCandidate' | 'serverPorts'>;
+  /**
+   * Compute each message's SHA-256 (data.sha256; default true). A report that never shows it
+   * turns it off: it is the largest cost per byte of the capture.
+   */
+  hashMessages?: boolean;
 }
 
 export interface AnalyseOptions<M> extends SessionOptions {
@@ -152,6 +157,7 @@ export class SessionPipe<M> {
       detect: options.detect,
       limits: options.smtpLimits,
       messageSink: options.messageSink,
+      hashMessages: options.hashMessages,
       dialogue: options.dialogue,
       onConnection: options.onConnection
         ? (info, state) => options.onConnection?.([this.inputIndex, info.first.packet], state)

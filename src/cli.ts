@@ -187,6 +187,8 @@ interface Run {
   keep?: boolean;
   /** Parse only the top header block (the table needs the subject, nothing more). */
   headersOnly?: boolean;
+  /** Compute data.sha256 (default true): only the JSON output and extraction show it. */
+  hashMessages?: boolean;
   /** Callbacks that must run on this thread (dialogue, extraction): one thread reads. */
   local?: Pick<AnalyseOptions<MessageRecord>, 'dialogue' | 'messageSink'>;
 }
@@ -212,6 +214,7 @@ async function analyse(files: string[], options: CommonOptions, run: Run = {}) {
     onProgress,
     onSession,
     keep: run.keep ?? false,
+    hashMessages: run.hashMessages ?? true,
   };
   let result: AnalysisResult<MessageRecord>;
   try {
@@ -262,7 +265,11 @@ function buildProgram(): Command {
     workers: true,
   }).action(async (files: string[], options: CommonOptions) => {
     const table = new SessionsTable({ colour: stdoutColour(options), showSecrets: options.showSecrets });
-    await analyse(files, options, { headersOnly: true, onSession: (session) => table.add(session) });
+    await analyse(files, options, {
+      headersOnly: true,
+      hashMessages: false,
+      onSession: (session) => table.add(session),
+    });
     await write(table.toString());
   });
 
@@ -277,7 +284,11 @@ function buildProgram(): Command {
         if (list) list.push(event);
         else events.set(id, [event]);
       };
-      const { sessions } = await analyse(files, options, { local: { dialogue }, keep: true });
+      const { sessions } = await analyse(files, options, {
+        local: { dialogue },
+        keep: true,
+        hashMessages: false,
+      });
       const colour = stdoutColour(options);
       const parts = sessions.map((session) =>
         renderTranscript(session, events.get(session.id) ?? [], {
@@ -325,7 +336,7 @@ function buildProgram(): Command {
     workers: true,
   }).action(async (files: string[], options: CommonOptions) => {
     const stats = new StatsAccumulator();
-    await analyse(files, options, { onSession: (session) => stats.add(session) });
+    await analyse(files, options, { hashMessages: false, onSession: (session) => stats.add(session) });
     await write(renderStats(stats.result(), { colour: stdoutColour(options) }));
   });
 
@@ -334,7 +345,11 @@ function buildProgram(): Command {
   })
     .option('--json', 'a JSON array of the attempts (secrets included)')
     .action(async (files: string[], options: CommonOptions & { json?: boolean }) => {
-      const { sessions: selected } = await analyse(files, { ...options, mime: false }, { keep: true });
+      const { sessions: selected } = await analyse(
+        files,
+        { ...options, mime: false },
+        { keep: true, hashMessages: false },
+      );
       await write(
         options.json
           ? credsJson(selected)

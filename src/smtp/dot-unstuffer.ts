@@ -12,6 +12,11 @@ enum State {
   DotCr,
 }
 
+/** Where message bytes go (an object, not a callback: no closure per packet). */
+export interface ByteSink {
+  write(bytes: Buffer): void;
+}
+
 /** Which non-standard end-of-data form ended the message, for the smuggling anomaly. */
 export type EndForm = 'crlf.crlf' | 'lf.crlf' | 'crlf.lf' | 'lf.lf';
 
@@ -40,17 +45,17 @@ export class DotUnstuffer {
   }
 
   /**
-   * Consumes buf[start, end): message bytes go to `emit`. Returns the index just after the end
-   * mark, or -1 when the range was consumed without reaching it.
+   * Consumes buf[start, end): message bytes go to `out` (none: they are dropped). Returns the
+   * index just after the end mark, or -1 when the range was consumed without reaching it.
    */
-  push(buf: Buffer, start: number, end: number, emit: (bytes: Buffer) => void): number {
+  push(buf: Buffer, start: number, end: number, out: ByteSink | null): number {
     let pos = start;
     let runStart = start;
     while (pos < end) {
       switch (this.state) {
         case State.LineStart:
           if (buf[pos] === DOT) {
-            if (pos > runStart) emit(buf.subarray(runStart, pos));
+            if (pos > runStart) out?.write(buf.subarray(runStart, pos));
             pos++;
             runStart = pos;
             this.state = State.Dot;
@@ -80,7 +85,7 @@ export class DotUnstuffer {
             return pos + 1;
           }
           // ".<CR>x" is a stuffed dot followed by a CR that belongs to the message.
-          emit(CR_BYTE);
+          out?.write(CR_BYTE);
           this.lastByteWasCr = true;
           this.state = State.MidLine;
           break;
@@ -101,7 +106,8 @@ export class DotUnstuffer {
         }
       }
     }
-    if (pos > runStart) emit(buf.subarray(runStart, pos));
+    // A whole packet with no dot to remove (the common case) goes on as it came, with no new view.
+    if (pos > runStart) out?.write(runStart === 0 && pos === buf.length ? buf : buf.subarray(runStart, pos));
     return -1;
   }
 }

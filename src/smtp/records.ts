@@ -60,7 +60,8 @@ export interface Gap {
 export interface MessageData {
   method: 'DATA' | 'BDAT';
   size: number;
-  sha256: string;
+  /** SHA-256 of the bytes as sent (hex); null when the caller turned hashing off (hashMessages). */
+  sha256: string | null;
   reply: Reply | null;
   queueId: string | null;
   /** Byte count of each BDAT chunk. */

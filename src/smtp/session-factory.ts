@@ -17,6 +17,8 @@ export interface SessionFactoryOptions<M> {
   detect?: boolean;
   limits?: Partial<SmtpLimits>;
   messageSink?: MessageSinkFactory<M>;
+  /** Compute each message's SHA-256 (default true). */
+  hashMessages?: boolean;
   dialogue?: DialogueListener;
   /** Session ids; by default S1, S2, ... in the order connections open. */
   idFor?: (info: ConnectionInfo) => string;
@@ -102,6 +104,7 @@ export class SmtpSessionFactory<M> implements StreamFactory {
       implicitTls: IMPLICIT_TLS_PORTS.includes(info.server.port),
       limits: this.limits,
       messageSink: this.options.messageSink,
+      hashMessages: this.options.hashMessages ?? true,
       dialogue: listener
         ? (_id, event) => {
             if (entry.id !== null) listener(entry.id, event);

@@ -63,6 +63,8 @@ export interface SmtpSessionOptions<M> {
   implicitTls: boolean;
   limits: SmtpLimits;
   messageSink?: MessageSinkFactory<M>;
+  /** Compute each message's SHA-256 (data.sha256). */
+  hashMessages: boolean;
   dialogue?: DialogueListener;
   /** Called once per session; `ready` settles when every message sink has finished. */
   onRecord: (record: SessionRecord<M>, ready: Promise<void> | null) => void;
@@ -415,7 +417,7 @@ export class SmtpSession<M> implements StreamHandler {
 
   private consumeData(buf: Buffer, start: number, at: PacketRef): number {
     const tx = this.dataTx;
-    const end = this.unstuffer.push(buf, start, buf.length, (bytes) => tx?.write(bytes));
+    const end = this.unstuffer.push(buf, start, buf.length, tx);
     const stop = end < 0 ? buf.length : end;
     this.emitBody(buf, start, stop, at);
     this.countBareCr(buf, start, stop);
@@ -572,7 +574,9 @@ export class SmtpSession<M> implements StreamHandler {
   private resyncLine(line: Buffer, text: string, verb: string, at: PacketRef): boolean {
     if (text === '.') {
       this.resyncing = false;
-      const tx = this.resyncTx ?? new TransactionBuilder<M>(0, this.ts(at), null, this.opts.messageSink);
+      const tx =
+        this.resyncTx ??
+        new TransactionBuilder<M>(0, this.ts(at), null, this.opts.messageSink, this.opts.hashMessages);
       this.resyncTx = null;
       tx.beginData('DATA');
       tx.startMissing = true;
@@ -595,7 +599,7 @@ export class SmtpSession<M> implements StreamHandler {
     }
     let tx = this.resyncTx;
     if (!tx) {
-      tx = new TransactionBuilder<M>(0, this.ts(at), null, this.opts.messageSink);
+      tx = new TransactionBuilder<M>(0, this.ts(at), null, this.opts.messageSink, this.opts.hashMessages);
       tx.beginData('DATA');
       this.resyncTx = tx;
     }
@@ -759,7 +763,13 @@ export class SmtpSession<M> implements StreamHandler {
     ts: string,
     mailFrom: TransactionBuilder<M>['record']['mailFrom'],
   ): TransactionBuilder<M> {
-    const tx = new TransactionBuilder<M>(this.transactions.length + 1, ts, mailFrom, this.opts.messageSink);
+    const tx = new TransactionBuilder<M>(
+      this.transactions.length + 1,
+      ts,
+      mailFrom,
+      this.opts.messageSink,
+      this.opts.hashMessages,
+    );
     this.transactions.push(tx);
     this.current = tx;
     return tx;

@@ -34,6 +34,8 @@ export class TransactionBuilder<M> {
   /** The capture began inside the message: its first bytes are missing (length unknown). */
   startMissing = false;
   private finalReply: Reply | null = null;
+  /** Message bytes are being taken: from beginData until finish. */
+  private writing = false;
   private hash: Hash | null = null;
   private sink: MessageSink<M> | null = null;
 
@@ -42,6 +44,7 @@ export class TransactionBuilder<M> {
     start: string,
     mailFrom: MailFrom | null,
     private readonly sinkFactory: MessageSinkFactory<M> | undefined,
+    private readonly hashMessage: boolean,
   ) {
     this.record = {
       index,
@@ -65,9 +68,10 @@ export class TransactionBuilder<M> {
 
   beginData(method: 'DATA' | 'BDAT'): MessageData {
     if (!this.record.data) {
-      this.record.data = { method, size: 0, sha256: '', reply: null, queueId: null, gaps: [] };
+      this.record.data = { method, size: 0, sha256: null, reply: null, queueId: null, gaps: [] };
       if (method === 'BDAT') this.record.data.chunks = [];
-      this.hash = createHash('sha256');
+      this.writing = true;
+      if (this.hashMessage) this.hash = createHash('sha256');
       this.sink = this.sinkFactory?.(this.record) ?? null;
     }
     this.dataBegan = true;
@@ -76,9 +80,9 @@ export class TransactionBuilder<M> {
 
   write(bytes: Buffer): void {
     const data = this.record.data;
-    if (!data || !this.hash) return;
+    if (!data || !this.writing) return;
     data.size += bytes.length;
-    this.hash.update(bytes);
+    this.hash?.update(bytes);
     this.sink?.write(bytes);
   }
 
@@ -118,8 +122,9 @@ export class TransactionBuilder<M> {
     const data = this.record.data;
     this.record.status = this.status();
     if (data && this.startMissing) data.startMissing = true;
-    if (!data || !this.hash) return null;
-    data.sha256 = this.hash.digest('hex');
+    if (!data || !this.writing) return null;
+    this.writing = false;
+    data.sha256 = this.hash?.digest('hex') ?? null;
     this.hash = null;
     const message = this.sink?.end() ?? null;
     if (!(message instanceof Promise)) {

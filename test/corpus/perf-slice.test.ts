@@ -43,7 +43,7 @@ describe('perf slice (real load-run traffic)', () => {
     >();
     for (const session of sessions) {
       for (const tx of session.transactions) {
-        if (!tx.data) continue;
+        if (!tx.data?.sha256) continue;
         bySha.set(tx.data.sha256, {
           from: tx.mailFrom?.address,
           rcpts: tx.rcptTo.filter((r) => r.accepted).map((r) => r.address),

@@ -1043,6 +1043,7 @@ export async function runSmtpSession(input: SmtpInput): Promise<void> {
     info: fakeConnectionInfo(input.sawSyn),
     implicitTls: input.implicitTls,
     limits,
+    hashMessages: true,
     messageSink: createMessageParserSink({ maxParts: 20, maxDepth: 4 }),
     dialogue: (_id, e) => events.push({ ...e, bytes: Buffer.from(e.bytes) }),
     onRecord: (record, r) => {
