@@ -12,7 +12,25 @@ export type BodyFields = Pick<
   'parts' | 'attachments' | 'urls' | 'emails' | 'domains' | 'anomalies'
 >;
 
-/** The top-level header block as mailparser decoded it: `headers` decoded, `lines` as sent. */
+/** The fields HeaderView reads from the decoded headers (the rest it reads as sent, from the lines). */
+export const DECODED_FIELDS = new Set([
+  'from',
+  'sender',
+  'reply-to',
+  'to',
+  'cc',
+  'subject',
+  'message-id',
+  'in-reply-to',
+  'references',
+  'user-agent',
+  'x-mailer',
+]);
+
+/**
+ * The top-level header block as mailparser decoded it: `headers` decoded (at least the
+ * DECODED_FIELDS), `lines` as sent.
+ */
 export class HeaderView {
   constructor(
     private readonly headers: Headers | null,

@@ -16,7 +16,7 @@
 import { Headers as HeaderBlock } from '@zone-eu/mailsplit';
 import type { HeaderLines } from 'mailparser';
 import type { MessageSink } from '../smtp/transaction-builder.js';
-import { headerDecoder } from './fast-path.js';
+import { decodeHeaders } from './fast-path.js';
 import { buildRecord, HeaderView } from './header-view.js';
 import type { MessageRecord } from './message-record.js';
 
@@ -67,7 +67,7 @@ export class HeadersOnlySink implements MessageSink<MessageRecord> {
 
   end(): MessageRecord {
     const lines = headerLines(Buffer.concat(this.block, this.blockBytes));
-    const headers = headerDecoder().processHeaders(lines);
+    const headers = decodeHeaders(lines);
     return buildRecord(new HeaderView(headers, lines), {
       parts: [],
       attachments: [],

@@ -1,10 +1,12 @@
 /**
  * The mail layer's MessageSink: turns one transaction's message bytes into a MessageRecord while
  * they stream. Our MimeScanner walks the structure synchronously (parts, decoded hashes,
- * anomalies). The top-level headers, part filenames and text bodies are mailparser's reading:
- * for the common shape, the functions it would call run directly at the end (fast-path.ts);
- * otherwise mailparser itself gets header blocks, boundary lines and inline text (attachment
- * bodies never reach it). Until the fast path is ruled out those bytes are held, not parsed.
+ * anomalies). The top-level headers, part filenames and the text the indicators are found in are
+ * mailparser's reading: FastReader (fast-path.ts) runs the functions mailparser would call on each
+ * header block, and the inline text parts are decoded as mailsplit would and scanned as they
+ * stream. A message mailparser would read otherwise (see FastReader) goes through mailparser
+ * itself, which gets header blocks, boundary lines and inline text (attachment bodies never reach
+ * it); until that is ruled out those bytes are held, up to HOLD_LIMIT.
  */
 import {
   type AttachmentStream,
@@ -14,12 +16,13 @@ import {
   type MessageText,
 } from 'mailparser';
 import type { MessageSink, MessageSinkFactory } from '../smtp/transaction-builder.js';
-import { readWithoutParser } from './fast-path.js';
+import { FastReader, type TextReading } from './fast-path.js';
 import { buildRecord, HeaderView } from './header-view.js';
 import { HeadersOnlySink } from './headers-only-sink.js';
-import { findIndicatorsInBodies } from './indicators.js';
+import { BodyTextScanner, findIndicatorsInBodies, IndicatorCollector } from './indicators.js';
 import type { Attachment, MessageRecord, MimePart } from './message-record.js';
-import { type HeaderBlock, MimeScanner, type PartInfo, type PartWriter } from './mime-scanner.js';
+import { MIME_ANOMALIES, MimeScanner, type PartInfo, type PartWriter } from './mime-scanner.js';
+import { createMailsplitDecoder } from './transfer-decoders.js';
 
 export interface MessageLimits {
   /** Bytes of a message the MIME parser reads; the rest is flagged (`mime-size-limit`) and skipped. */
@@ -36,6 +39,9 @@ export const DEFAULT_MESSAGE_LIMITS: MessageLimits = {
   maxParts: 1000,
 };
 
+/** Anomalies of a message that is only cut short (see MessageParserSink.readsAlike). */
+const CUT_SHORT = new Set<string>([MIME_ANOMALIES.missingCloseBoundary, MIME_ANOMALIES.sizeLimit]);
+
 export const MESSAGE_ANOMALIES = {
   parserError: 'mime-parser-error',
 } as const;
@@ -45,7 +51,11 @@ const FORWARD_BATCH = 64 * 1024;
 /** Forward batches of ended messages, for the next ones (interleaved messages each hold one). */
 const freeForwardBatches: Buffer[] = [];
 const MAX_FREE_BATCHES = 16;
-/** Forwarded and text bytes a message may hold for the fast path before mailparser takes over. */
+/**
+ * Forwarded bytes a message holds while mailparser may still be needed. Past it a message that
+ * reads the same so far is read without mailparser to the end (its bytes are not kept: a message
+ * of any size costs a bounded amount of memory); one that does not goes to mailparser at once.
+ */
 const HOLD_LIMIT = 128 * 1024;
 
 interface FilenameInfo {
@@ -81,18 +91,21 @@ export function resolveLimits(options: Partial<MessageLimits>): MessageLimits {
 
 export class MessageParserSink implements MessageSink<MessageRecord> {
   private readonly scanner: MimeScanner;
-  /** Started only for a message the fast path cannot read (see fast-path.ts), or a big one. */
+  /** Started only for a message mailparser reads otherwise than FastReader (or an odd big one). */
   private parser: MailParser | null = null;
   private done: Promise<void> = Promise.resolve();
   /** Taken from the pool at the first forwarded byte and returned at the end. */
   private batch: Buffer | null = null;
   private batchLength = 0;
-  /** Forwarded bytes (copies) held while the message may still be read without mailparser. */
+  /** Forwarded bytes (copies) held while mailparser may still be needed. */
   private held: Buffer[] = [];
   private heldBytes = 0;
-  /** What the fast path reads: header blocks and inline text, while no parser runs. */
-  private blocks: HeaderBlock[] = [];
-  private texts = new Map<string, Buffer[]>();
+  private readonly reader: FastReader;
+  /** Past HOLD_LIMIT with nothing differing: read without mailparser whatever comes. */
+  private committed = false;
+  /** How to read the text of the leaf whose header block came last. */
+  private textReading: TextReading | null = null;
+  private readonly indicators = new IndicatorCollector();
   private headers: Headers | null = null;
   private headerLines: HeaderLines = [];
   private text: string | undefined = undefined;
@@ -104,14 +117,17 @@ export class MessageParserSink implements MessageSink<MessageRecord> {
     private readonly limits: MessageLimits,
     onPart?: (part: PartInfo) => PartWriter | null,
   ) {
+    this.reader = new FastReader(this.maxChildNodes());
     this.scanner = new MimeScanner({
       ...limits,
       forward: (bytes) => this.forward(bytes),
       onPart,
       onHeaderBlock: (block) => {
-        if (this.parser === null) this.blocks.push(block);
+        if (this.parser !== null) return;
+        this.textReading = this.reader.block(block);
+        if (this.reader.differs && !this.committed) this.startParser();
       },
-      onText: (path, bytes) => this.keepText(path, bytes),
+      onTextPart: () => this.textPart(),
     });
   }
 
@@ -127,18 +143,12 @@ export class MessageParserSink implements MessageSink<MessageRecord> {
     this.scanner.end();
     this.flushBatch();
     this.releaseBatch();
-    if (this.parser === null && this.scanner.anomalies.size === 0) {
-      const fast = readWithoutParser({
-        blocks: this.blocks,
-        texts: this.texts,
-        forwarded: new Set(this.scanner.parts.filter((p) => p.forwarded).map((p) => p.path)),
-        maxChildNodes: this.maxChildNodes(),
-      });
-      if (fast) {
-        this.headers = fast.headers;
-        this.headerLines = fast.headerLines;
-        for (const [path, filename] of fast.filenames) this.filenames.set(path, { filename });
-        this.text = fast.text;
+    if (this.parser === null && (this.committed || this.readsAlike())) {
+      const fast = this.reader.finish();
+      if (fast || this.committed) {
+        this.headers = fast?.headers ?? null;
+        this.headerLines = fast?.headerLines ?? [];
+        for (const [path, filename] of this.reader.filenames) this.filenames.set(path, { filename });
         return this.record();
       }
     }
@@ -148,9 +158,34 @@ export class MessageParserSink implements MessageSink<MessageRecord> {
     return this.record();
   }
 
+  /**
+   * Whether mailsplit splits the message as our scanner did, as far as its anomalies tell: a
+   * message cut short (by the capture or the size limit) is a prefix both read alike (checked
+   * against mailparser on cut messages); after any other anomaly mailparser reads it.
+   */
+  private readsAlike(): boolean {
+    for (const anomaly of this.scanner.anomalies) if (!CUT_SHORT.has(anomaly)) return false;
+    return true;
+  }
+
   private maxChildNodes(): number {
     // Our scanner enforces the part limit; mailparser must not fail first and lose the text.
     return this.limits.maxParts + 16;
+  }
+
+  /** The indicator reading of an inline text part, while mailparser is not reading the message. */
+  private textPart(): PartWriter | null {
+    const reading = this.textReading;
+    if (reading === null || this.parser !== null) return null;
+    const scanner = new BodyTextScanner(this.indicators, reading.html);
+    const decoder = createMailsplitDecoder(reading.encoding, (bytes) => scanner.write(bytes));
+    return {
+      write: (bytes) => decoder.write(bytes),
+      end: () => {
+        decoder.end();
+        scanner.end();
+      },
+    };
   }
 
   private startParser(): MailParser {
@@ -193,23 +228,11 @@ export class MessageParserSink implements MessageSink<MessageRecord> {
     for (const piece of this.held) parser.write(piece);
     this.held = [];
     this.heldBytes = 0;
-    this.blocks = [];
-    this.texts.clear();
     return parser;
   }
 
-  private keepText(path: string, bytes: Buffer): void {
-    if (this.parser !== null) return;
-    const list = this.texts.get(path);
-    const copy = Buffer.from(bytes);
-    if (list) list.push(copy);
-    else this.texts.set(path, [copy]);
-    this.heldBytes += copy.length;
-    if (this.heldBytes > HOLD_LIMIT) this.startParser();
-  }
-
   private forward(bytes: Buffer): void {
-    if (this.parserFailed) return;
+    if (this.parserFailed || this.committed) return;
     if (this.batchLength + bytes.length > FORWARD_BATCH) {
       this.flushBatch();
       if (bytes.length >= FORWARD_BATCH) {
@@ -231,16 +254,20 @@ export class MessageParserSink implements MessageSink<MessageRecord> {
     this.deliver(copy);
   }
 
-  /** Forwarded bytes to mailparser, or held for it while the fast path may still do. */
+  /** Forwarded bytes to mailparser, or held for it while it may still be needed. */
   private deliver(copy: Buffer): void {
     if (this.parser !== null) {
       this.parser.write(copy);
       return;
     }
+    if (this.committed) return;
     this.held.push(copy);
     this.heldBytes += copy.length;
-    // A message with this much header and text is no common case: mailparser streams it.
-    if (this.heldBytes > HOLD_LIMIT) this.startParser();
+    if (this.heldBytes <= HOLD_LIMIT) return;
+    // Nothing differs so far (mailparser would be reading the message otherwise).
+    this.committed = true;
+    this.held = [];
+    this.heldBytes = 0;
   }
 
   private releaseBatch(): void {
@@ -280,7 +307,8 @@ export class MessageParserSink implements MessageSink<MessageRecord> {
     }
     const anomalies = [...this.scanner.anomalies];
     if (this.parserFailed) anomalies.push(MESSAGE_ANOMALIES.parserError);
-    const indicators = findIndicatorsInBodies(this.text, this.html);
+    const indicators =
+      this.parser === null ? this.indicators.result() : findIndicatorsInBodies(this.text, this.html);
     return buildRecord(new HeaderView(this.headers, this.headerLines), {
       parts,
       attachments,

@@ -45,8 +45,11 @@ export interface MimeScannerOptions {
   onPart?: (part: PartInfo) => PartWriter | null;
   /** Receives each header block as it ends (the sink's own header decoding reads them). */
   onHeaderBlock?: (block: HeaderBlock) => void;
-  /** Receives the decoded bytes of the parts forwarded as text (views: copy what you keep). */
-  onText?: (path: string, bytes: Buffer) => void;
+  /**
+   * Receives the body of each part forwarded as text still encoded, as mailparser's decoder gets
+   * it (without the line break that belongs to the next delimiter); views: copy what you keep.
+   */
+  onTextPart?: (part: PartInfo) => PartWriter | null;
 }
 
 export interface HeaderBlock {
@@ -59,6 +62,8 @@ export interface HeaderBlock {
   boundary: Buffer | null;
   /** The transfer encoding the scanner decodes a leaf with. */
   encoding: string | null;
+  /** The leaf's body is forwarded as inline text (see isInlineText). */
+  forwarded: boolean;
 }
 
 export const MIME_ANOMALIES = {
@@ -82,6 +87,7 @@ const DELIMITER_OVERHEAD = 2 + 2 + 998 + 4;
 /** Largest header block of one part we keep for parsing; the rest is flagged and ignored. */
 const MAX_HEADER_BYTES = 256 * 1024;
 const CRLF = Buffer.from('\r\n');
+const CR_BYTE = Buffer.from([CR]);
 const BARE_LF = Buffer.from('\n');
 
 interface Frame {
@@ -123,7 +129,7 @@ class Leaf {
     readonly info: PartInfo,
     readonly forwarded: boolean,
     private readonly writer: PartWriter | null,
-    private readonly onText: ((path: string, bytes: Buffer) => void) | null,
+    private readonly textWriter: PartWriter | null,
   ) {
     this.decoder = createTransferDecoder(info.encoding, (bytes) => this.decoded(bytes));
   }
@@ -134,25 +140,30 @@ class Leaf {
     this.sha1.update(bytes);
     this.sha256.update(bytes);
     this.writer?.write(bytes);
-    this.onText?.(this.info.path, bytes);
   }
 
-  /** Encoded bytes in order; they reach the decoder in batches (views of the input are copied). */
-  private encoded(bytes: Buffer): void {
-    let from = 0;
-    while (from < bytes.length) {
-      if (this.batchLength === 0 && bytes.length - from >= BODY_BATCH) {
+  /** A batch of encoded bytes, to the text reader (if the part has one) and the decoder. */
+  private decode(bytes: Buffer): void {
+    this.textWriter?.write(bytes);
+    this.decoder.write(bytes);
+  }
+
+  /** Encoded bytes[from, to) in order; they reach the decoder in batches (views of the input are copied). */
+  private encoded(bytes: Buffer, from: number, to: number): void {
+    let at = from;
+    while (at < to) {
+      if (this.batchLength === 0 && to - at >= BODY_BATCH) {
         // Big enough on its own: no copy, and slices bound the decoder's output buffer.
-        const to = Math.min(bytes.length, from + 2 * BODY_BATCH);
-        this.decoder.write(bytes.subarray(from, to));
-        from = to;
+        const end = Math.min(to, at + 2 * BODY_BATCH);
+        this.decode(bytes.subarray(at, end));
+        at = end;
         continue;
       }
       if (this.batch === null) this.batch = freeBatches.pop() ?? Buffer.allocUnsafe(BODY_BATCH);
-      const n = Math.min(bytes.length - from, BODY_BATCH - this.batchLength);
-      bytes.copy(this.batch, this.batchLength, from, from + n);
+      const n = Math.min(to - at, BODY_BATCH - this.batchLength);
+      bytes.copy(this.batch, this.batchLength, at, at + n);
       this.batchLength += n;
-      from += n;
+      at += n;
       if (this.batchLength === BODY_BATCH) this.drain();
     }
   }
@@ -161,23 +172,23 @@ class Leaf {
     if (this.batch === null || this.batchLength === 0) return;
     const length = this.batchLength;
     this.batchLength = 0;
-    this.decoder.write(this.batch.subarray(0, length));
+    this.decode(this.batch.subarray(0, length));
   }
 
   flushPendingEol(): void {
-    if (this.pendingEol) this.encoded(this.pendingEol);
+    if (this.pendingEol) this.encoded(this.pendingEol, 0, this.pendingEol.length);
     this.pendingEol = null;
   }
 
-  /** Body bytes; a range ending in a line break keeps that break pending. */
-  body(bytes: Buffer, endsLine: boolean): void {
+  /** Body bytes[from, to); a range ending in a line break keeps that break pending. */
+  body(bytes: Buffer, from: number, to: number, endsLine: boolean): void {
     this.flushPendingEol();
     if (!endsLine) {
-      this.encoded(bytes);
+      this.encoded(bytes, from, to);
       return;
     }
-    const crlf = bytes.length >= 2 && bytes[bytes.length - 2] === CR;
-    this.encoded(bytes.subarray(0, bytes.length - (crlf ? 2 : 1)));
+    const crlf = to - from >= 2 && bytes[to - 2] === CR;
+    this.encoded(bytes, from, to - (crlf ? 2 : 1));
     this.pendingEol = crlf ? CRLF : BARE_LF;
   }
 
@@ -188,6 +199,7 @@ class Leaf {
     this.batch = null;
     this.decoder.end();
     this.writer?.end();
+    this.textWriter?.end();
     return {
       ...this.info,
       size: this.size,
@@ -264,6 +276,7 @@ export class MimeScanner {
   }
 
   private scan(bytes: Buffer): void {
+    const length = bytes.length;
     let pos = 0;
     if (this.carryBytes > 0) {
       const lf = bytes.indexOf(LF);
@@ -274,28 +287,52 @@ export class MimeScanner {
       this.line(this.takeCarry(bytes, lf + 1), true);
       pos = lf + 1;
     }
-    // Body lines in a row go to the decoder as one range, so large parts cost per chunk, not per line.
-    let bodyStart = -1;
-    while (pos < bytes.length && this.mode !== Mode.Stopped) {
-      const lf = bytes.indexOf(LF, pos);
-      if (lf < 0) break;
-      const next = lf + 1;
-      const candidate = !this.midLine && bytes[pos] === DASH && next - pos >= 4 && bytes[pos + 1] === DASH;
-      if (this.mode === Mode.Leaf && !candidate) {
-        if (bodyStart < 0) bodyStart = pos;
-        this.midLine = false;
-        pos = next;
+    while (pos < length && this.mode !== Mode.Stopped) {
+      if (this.mode === Mode.Leaf && (this.midLine || bytes[pos] !== DASH || bytes[pos + 1] !== DASH)) {
+        pos = this.bodyRun(bytes, pos);
+        if (pos < 0) return;
         continue;
       }
-      if (bodyStart >= 0) {
-        this.bodyRange(bytes.subarray(bodyStart, pos), true);
-        bodyStart = -1;
-      }
-      this.line(bytes.subarray(pos, next), true);
-      pos = next;
+      const lf = bytes.indexOf(LF, pos);
+      if (lf < 0) break;
+      this.line(bytes.subarray(pos, lf + 1), true);
+      pos = lf + 1;
     }
-    if (bodyStart >= 0) this.bodyRange(bytes.subarray(bodyStart, pos), true);
-    if (pos < bytes.length && this.mode !== Mode.Stopped) this.holdPartial(bytes, pos);
+    if (pos < length && this.mode !== Mode.Stopped) this.holdPartial(bytes, pos);
+  }
+
+  /**
+   * Body from bytes[pos], which starts no delimiter: every line up to the next one that starts
+   * with "--" goes to the leaf in one range, found with one search rather than one per line, so a
+   * large part costs per chunk. Returns where scanning goes on, or -1 when the chunk is used up.
+   */
+  private bodyRun(bytes: Buffer, pos: number): number {
+    const dashes = delimiterStart(bytes, pos);
+    if (dashes >= 0) {
+      this.bodyRange(bytes, pos, dashes + 1, true);
+      this.midLine = false;
+      return dashes + 1;
+    }
+    const length = bytes.length;
+    const lineStart = bytes.lastIndexOf(LF) + 1;
+    const ended = lineStart > pos;
+    // The unfinished last line may start a delimiter: holdPartial keeps it if so.
+    if (lineStart < length && (ended || !this.midLine) && bytes[lineStart] === DASH) {
+      if (ended) this.bodyRange(bytes, pos, lineStart, true);
+      this.midLine = false;
+      this.holdPartial(bytes, lineStart);
+      return -1;
+    }
+    // A CR at the end may be half of the CRLF before a delimiter: it waits for the next byte.
+    const crLast = bytes[length - 1] === CR;
+    const end = crLast ? length - 1 : length;
+    if (end > pos) this.bodyRange(bytes, pos, end, lineStart === length);
+    this.midLine = lineStart < length;
+    if (crLast) {
+      this.carry.push(CR_BYTE);
+      this.carryBytes = 1;
+    }
+    return -1;
   }
 
   /** A line has no end yet: keep it while it could still be a boundary or a header. */
@@ -316,9 +353,9 @@ export class MimeScanner {
     this.midLine = true;
     // A CR at the end may be half of the CRLF before a boundary: it waits for the next byte.
     const crLast = held[held.length - 1] === CR;
-    if (this.mode === Mode.Leaf) this.bodyRange(crLast ? held.subarray(0, held.length - 1) : held, false);
+    if (this.mode === Mode.Leaf) this.bodyRange(held, 0, crLast ? held.length - 1 : held.length, false);
     if (crLast) {
-      this.carry.push(Buffer.from([CR]));
+      this.carry.push(CR_BYTE);
       this.carryBytes = 1;
     }
   }
@@ -341,11 +378,12 @@ export class MimeScanner {
     return line;
   }
 
-  private bodyRange(bytes: Buffer, endsLine: boolean): void {
+  private bodyRange(bytes: Buffer, from: number, to: number, endsLine: boolean): void {
     const leaf = this.leaf;
     if (!leaf) return;
-    leaf.body(bytes, endsLine);
-    if (leaf.forwarded) this.options.forward(bytes);
+    leaf.body(bytes, from, to, endsLine);
+    if (leaf.forwarded)
+      this.options.forward(from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to));
   }
 
   /** One complete line (or the last, unterminated one when `terminated` is false). */
@@ -358,7 +396,7 @@ export class MimeScanner {
         this.headerLine(line);
         break;
       case Mode.Leaf:
-        this.bodyRange(line, terminated);
+        this.bodyRange(line, 0, line.length, terminated);
         break;
       default:
         break;
@@ -440,13 +478,20 @@ export class MimeScanner {
         this.frames.push({ boundary, path, children: 0, digest: contentType === 'multipart/digest' });
         this.maxBoundary = Math.max(this.maxBoundary, boundary.length);
         this.mode = Mode.Container;
-        this.options.onHeaderBlock?.({ path, lines, kind: 'multipart', boundary, encoding: null });
+        this.options.onHeaderBlock?.({
+          path,
+          lines,
+          kind: 'multipart',
+          boundary,
+          encoding: null,
+          forwarded: false,
+        });
         return;
       }
     }
 
     if (this.leavesStarted >= this.options.maxParts) {
-      this.options.onHeaderBlock?.({ path, lines, kind: 'none', boundary: null, encoding });
+      this.options.onHeaderBlock?.({ path, lines, kind: 'none', boundary: null, encoding, forwarded: false });
       this.stop(MIME_ANOMALIES.partsLimit);
       return;
     }
@@ -461,12 +506,12 @@ export class MimeScanner {
       filename: disposition?.params.get('filename') ?? type.params.get('name') ?? null,
     };
     const forwarded = isInlineText(info);
-    this.options.onHeaderBlock?.({ path, lines, kind: 'leaf', boundary: null, encoding });
+    this.options.onHeaderBlock?.({ path, lines, kind: 'leaf', boundary: null, encoding, forwarded });
     this.leaf = new Leaf(
       info,
       forwarded,
       this.options.onPart?.(info) ?? null,
-      forwarded ? (this.options.onText ?? null) : null,
+      forwarded ? (this.options.onTextPart?.(info) ?? null) : null,
     );
     this.mode = Mode.Leaf;
   }
@@ -481,6 +526,18 @@ export class MimeScanner {
 /** mailparser's rule for a part it keeps as message text; every other leaf is an attachment to it. */
 export function isInlineText(part: PartInfo): boolean {
   return TEXT_TYPES.has(part.contentType) && (part.disposition === null || part.disposition === 'inline');
+}
+
+/**
+ * The index of the first "\n--" in bytes[from..], or -1: found from its "-" with memchr (indexOf
+ * of one byte), which is several times as fast as searching for the three bytes, and base64 has
+ * no "-" at all.
+ */
+function delimiterStart(bytes: Buffer, from: number): number {
+  for (let i = bytes.indexOf(DASH, from + 1); i >= 0; i = bytes.indexOf(DASH, i + 1)) {
+    if (bytes[i - 1] === LF && bytes[i + 1] === DASH) return i - 1;
+  }
+  return -1;
 }
 
 /** 1 for `--boundary`, 2 for `--boundary--`, 0 otherwise; blanks and CRs may precede the LF. */

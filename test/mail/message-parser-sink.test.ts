@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { crlf, parseAll } from './helpers.js';
+import fc from 'fast-check';
+import { type AttachmentStream, MailParser, type MessageText } from 'mailparser';
+import { findIndicatorsInBodies } from '../../src/mail/indicators.js';
+import { CI_SEED } from '../fuzz/kit.js';
+import { crlf, parse, parseAll } from './helpers.js';
 
 const TRUTH = new URL('../../fixtures/truth/', import.meta.url);
 const truth = (path: string): Buffer => readFileSync(new URL(path, TRUTH));
@@ -449,6 +453,138 @@ describe('built messages', () => {
     assert.deepEqual(
       size.parts.map((p) => [p.size, p.sha256]),
       [[2, sha256('01')]],
+    );
+  });
+});
+
+/** The text and HTML mailparser gives for a message, as the sink configures it. */
+async function mailparserIndicators(message: Buffer) {
+  const parser = new MailParser({
+    skipHtmlToText: true,
+    skipTextToHtml: true,
+    skipImageLinks: true,
+    skipTextLinks: true,
+    checksumAlgo: false,
+    ignoreEmbedded: true,
+  });
+  let text: string | undefined;
+  let html: string | undefined;
+  parser.on('data', (data: AttachmentStream | MessageText) => {
+    if (data.type === 'text') {
+      text = data.text;
+      html = data.html;
+    } else {
+      data.content.on('end', () => data.release?.());
+      data.content.resume();
+    }
+  });
+  await new Promise((resolve, reject) => {
+    parser.on('end', resolve);
+    parser.on('error', reject);
+    parser.end(message);
+  });
+  return findIndicatorsInBodies(text, html);
+}
+
+describe('indicators read without mailparser', () => {
+  const url = 'http://x.test/a=4=\r\n1 mail=20bob@ex=\r\nample.org';
+  for (const [name, filler] of [
+    ['a small message', ''],
+    ['a message past the hold limit', `${'filler words here\r\n'.repeat(10_000)}`],
+  ] as const) {
+    it(`decodes quoted-printable text as libqp does, in ${name}`, async () => {
+      const record = await parseAll(
+        crlf(
+          'Subject: qp',
+          'Content-Type: multipart/mixed; boundary=B',
+          '',
+          '--B',
+          'Content-Type: text/plain; charset=utf-8',
+          'Content-Transfer-Encoding: quoted-printable',
+          '',
+          filler + url,
+          '--B',
+          'Content-Type: text/html; charset=iso-8859-1',
+          'Content-Transfer-Encoding: base64',
+          '',
+          Buffer.from('<a href="https://h.test/?a=1&amp;b=2">').toString('base64'),
+          '--B--',
+          '',
+        ),
+      );
+      assert.deepEqual(record.urls, ['http://x.test/aA', 'https://h.test/?a=1&b=2']);
+      assert.deepEqual(record.emails, ['bob@example.org']);
+      assert.deepEqual(record.domains, ['x.test', 'example.org', 'h.test']);
+    });
+  }
+
+  it('leaves format=flowed text to mailparser, which joins its lines', async () => {
+    const record = await parseAll(
+      crlf('Content-Type: text/plain; format=flowed; delsp=yes', '', 'see http://x.test/very ', 'long', ''),
+    );
+    assert.deepEqual(record.urls, ['http://x.test/verylong']);
+  });
+
+  it('agrees with mailparser on generated messages', async () => {
+    const text = fc
+      .array(
+        fc.constantFrom(
+          'http://a.example.com/x?y=1&amp;z',
+          'https://b.test/p.',
+          'c@d.example.org',
+          '=',
+          '=3D',
+          '= ',
+          '=\r\n',
+          ' \r\n',
+          '\r\n',
+          ' ',
+          'Gr\xfc\xdfe',
+          '==',
+          'x',
+        ),
+        { maxLength: 40 },
+      )
+      .map((a) => a.join(''));
+    const leaf = fc.record({
+      type: fc.constantFrom('text/plain', 'text/html', 'message/delivery-status', 'application/pdf'),
+      charset: fc.constantFrom('', '; charset=utf-8', '; charset=iso-8859-1', '; charset=shift_jis'),
+      disposition: fc.constantFrom(
+        '',
+        'Content-Disposition: inline\r\n',
+        'Content-Disposition: attachment\r\n',
+      ),
+      encoding: fc.constantFrom('', '7bit', 'quoted-printable', 'base64'),
+      body: text,
+    });
+    const build = (part: {
+      type: string;
+      charset: string;
+      disposition: string;
+      encoding: string;
+      body: string;
+    }): string => {
+      const body =
+        part.encoding === 'base64' ? Buffer.from(part.body, 'latin1').toString('base64') : part.body;
+      const cte = part.encoding ? `Content-Transfer-Encoding: ${part.encoding}\r\n` : '';
+      return `Content-Type: ${part.type}${part.charset}\r\n${part.disposition}${cte}\r\n${body}`;
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(leaf, { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        async (leaves, close) => {
+          const parts = leaves.map((l) => `--B\r\n${build(l)}\r\n`).join('');
+          const message = Buffer.from(
+            `Subject: g\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n${parts}${close ? '--B--\r\n' : ''}`,
+            'latin1',
+          );
+          const record = await parse(message, 7);
+          const { urls, emails, domains } = record;
+          assert.deepEqual({ urls, emails, domains }, await mailparserIndicators(message));
+        },
+      ),
+      { numRuns: 200, seed: CI_SEED },
     );
   });
 });
