@@ -14,6 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SCENARIOS, type ScenarioResult } from '../test/exhaustion/scenarios.js';
+import { CLI_NODE_FLAGS } from '../test/fuzz/cli-run.js';
 import { REGRESSIONS, ROOT, serialise, shortHash } from '../test/fuzz/kit.js';
 import { TARGETS, type Target } from '../test/fuzz/targets.js';
 
@@ -122,7 +123,14 @@ function exhaustion(): (ScenarioResult & { childPeakMiB: number })[] {
     progress(`exhaustion: ${scenario.name} at ${scenario.sizes.full.toLocaleString('en')} ...`);
     const run = spawnSync(
       process.execPath,
-      ['--import', 'tsx', join(ROOT, 'test/exhaustion/run-scenario.ts'), scenario.name, 'full'],
+      [
+        ...CLI_NODE_FLAGS,
+        '--import',
+        'tsx',
+        join(ROOT, 'test/exhaustion/run-scenario.ts'),
+        scenario.name,
+        'full',
+      ],
       { cwd: ROOT, encoding: 'utf8', timeout: 900_000, maxBuffer: 64 * 1024 * 1024 },
     );
     let result: ScenarioResult;

@@ -141,8 +141,13 @@ export async function analyseInParallel(
       w.worker.postMessage(message, batch ? [batch.buffer as ArrayBuffer] : []);
     });
   };
-  // Reading waits while a worker is behind, so memory holds a few batches, not the capture.
+  // Reading waits while a worker is behind, so memory holds a few batches, not the capture;
+  // and while the caller's own pace says so (its output is behind).
   const pace = (): Promise<void> | undefined => {
+    const caller = read?.pace?.();
+    return caller ? caller.then(workersPace) : workersPace();
+  };
+  const workersPace = (): Promise<void> | undefined => {
     if (inFlight.every((n) => n < MAX_IN_FLIGHT)) return undefined;
     return new Promise((resolve) => {
       wake = () => {

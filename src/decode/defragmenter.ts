@@ -21,23 +21,86 @@ export interface DefragmenterOptions {
   maxDatagrams?: number;
 }
 
-/** A run of datagram bytes held; runs never overlap (the first copy of a byte wins). */
+/**
+ * Size of the blocks held bytes are copied into. A copy per fragment would be a buffer of its
+ * own that outlives the young generation whenever datagrams wait long (10,000 of them at the
+ * cap): dead, it stays until a full collection, and V8 lets such memory grow by 64 MB first.
+ * Blocks are reused as soon as every piece in them is released.
+ */
+const BLOCK_SIZE = 64 * 1024;
+/** Empty blocks kept for reuse. */
+const SPARE_BLOCKS = 4;
+/** Full blocks a lingering datagram may keep even under a byte cap smaller than this. */
+const MIN_BLOCK_ALLOWANCE = 16 * BLOCK_SIZE;
+
+interface Block {
+  buf: Buffer;
+  /** Bytes handed out from the start. */
+  used: number;
+  /** Pieces in it not released yet. */
+  pieces: number;
+}
+
+/** A run of datagram bytes held, at `at` in `block`; runs never overlap (the first copy wins). */
 interface Piece {
   start: number;
   end: number;
-  data: Buffer;
+  block: Block;
+  at: number;
+}
+
+/** Where fragment bytes are held: copied into shared blocks, each reused once it is empty. */
+class PieceStore {
+  /** Bytes of the full blocks still holding a piece (the one being filled not counted). */
+  retiredBytes = 0;
+  private current: Block | null = null;
+  private readonly spare: Block[] = [];
+
+  /** Copies src[from, to) in, as the datagram bytes from `start` on. */
+  copy(src: Buffer, from: number, to: number, start: number): Piece {
+    const length = to - from;
+    let block = this.current;
+    if (block === null || block.used + length > block.buf.length) block = this.fresh(block);
+    const at = block.used;
+    src.copy(block.buf, at, from, to);
+    block.used += length;
+    block.pieces++;
+    return { start, end: start + length, block, at };
+  }
+
+  release(piece: Piece): void {
+    const block = piece.block;
+    if (--block.pieces !== 0 || block === this.current) return;
+    this.retiredBytes -= block.buf.length;
+    if (this.spare.length < SPARE_BLOCKS) {
+      block.used = 0;
+      this.spare.push(block);
+    }
+  }
+
+  /** Replaces the full block `old` (a piece is at most 65,535 bytes: it fits an empty block). */
+  private fresh(old: Block | null): Block {
+    if (old !== null) {
+      if (old.pieces === 0) {
+        old.used = 0;
+        return old;
+      }
+      this.retiredBytes += old.buf.length;
+    }
+    const block = this.spare.pop() ?? { buf: Buffer.allocUnsafeSlow(BLOCK_SIZE), used: 0, pieces: 0 };
+    this.current = block;
+    return block;
+  }
 }
 
 interface Datagram {
   key: string;
   family: number;
-  /** "IPv4 10.0.0.1 -> 10.0.0.2 id 0x1c46", for warnings. */
-  label: string;
   firstPacket: number;
   /** Capture time of the first fragment, in seconds (a float is fine for a timeout). */
   firstTime: number;
-  /** Copy of the IP header of the offset-0 fragment (IPv6: the 40-byte fixed header only). */
-  header: Buffer | null;
+  /** The IP header of the offset-0 fragment (IPv6: the 40-byte fixed header only), as a piece from 0. */
+  header: Piece | null;
   /** IPv6: the next header the offset-0 fragment's Fragment header names. */
   next: number;
   /** Sorted by start. */
@@ -59,8 +122,11 @@ export class Defragmenter {
   private readonly timeoutSec: number;
   private readonly maxBytes: number;
   private readonly maxDatagrams: number;
+  /** Bytes of full blocks that may stay held (see the byte cap in add). */
+  private readonly blockAllowance: number;
   /** Insertion order is arrival order of each datagram's first fragment: oldest first. */
   private readonly datagrams = new Map<string, Datagram>();
+  private readonly store = new PieceStore();
   private bytes = 0;
 
   constructor(options: DefragmenterOptions) {
@@ -68,6 +134,7 @@ export class Defragmenter {
     this.timeoutSec = options.timeoutSec ?? DEFAULT_FRAGMENT_TIMEOUT_SEC;
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX_FRAGMENT_BYTES;
     this.maxDatagrams = options.maxDatagrams ?? DEFAULT_MAX_FRAGMENT_DATAGRAMS;
+    this.blockAllowance = Math.max(this.maxBytes, MIN_BLOCK_ALLOWANCE);
   }
 
   /** Incomplete datagrams held. */
@@ -99,23 +166,21 @@ export class Defragmenter {
     }
 
     const addressLength = info.family === 4 ? 4 : 16;
-    // Source and destination are adjacent in both headers: one string covers both.
+    // Source and destination are adjacent in both headers: one string covers both. Fixed
+    // lengths (the id in char codes) keep keys distinct; an IPv4 key stays short enough (11
+    // chars) to be one flat string rather than a chain of concatenations.
     const addresses = buf.toString('latin1', info.srcOffset, info.dstOffset + addressLength);
+    const id = info.fragmentId;
     const key =
       info.family === 4
-        ? `4${addresses}${info.protocol}:${info.fragmentId}`
-        : `6${addresses}:${info.fragmentId}`;
+        ? `4${addresses}${String.fromCharCode(info.protocol, id)}`
+        : `6${addresses}${String.fromCharCode(id >>> 16, id & 0xffff)}`;
     let datagram = this.datagrams.get(key);
     if (datagram === undefined) {
       while (this.datagrams.size >= this.maxDatagrams && this.dropOldest(null, 'datagram cap', packet.index));
       datagram = {
         key,
         family: info.family,
-        label: `IPv${info.family} ${formatAddress(buf, info.srcOffset, info.family)} -> ${formatAddress(
-          buf,
-          info.dstOffset,
-          info.family,
-        )} id 0x${info.fragmentId.toString(16)}`,
         firstPacket: packet.index,
         firstTime: now,
         header: null,
@@ -132,7 +197,7 @@ export class Defragmenter {
       if (datagram.totalLength >= 0 && datagram.totalLength !== end) {
         this.warnBad(
           packet.index,
-          `${datagram.label}: a second last fragment ends at ${end}, the first at ${datagram.totalLength}`,
+          `${label(datagram)}: a second last fragment ends at ${end}, the first at ${datagram.totalLength}`,
         );
         return null;
       }
@@ -140,7 +205,7 @@ export class Defragmenter {
       if (last !== undefined && last.end > end) {
         this.warnBad(
           packet.index,
-          `${datagram.label}: last fragment ends at ${end}, bytes up to ${last.end} held`,
+          `${label(datagram)}: last fragment ends at ${end}, bytes up to ${last.end} held`,
         );
         return null;
       }
@@ -148,25 +213,28 @@ export class Defragmenter {
     } else if (datagram.totalLength >= 0 && end > datagram.totalLength) {
       this.warnBad(
         packet.index,
-        `${datagram.label}: fragment bytes ${start}-${end} lie past the datagram end ${datagram.totalLength}`,
+        `${label(datagram)}: fragment bytes ${start}-${end} lie past the datagram end ${datagram.totalLength}`,
       );
       return null;
     }
 
     datagram.fragments++;
     if (start === 0 && datagram.header === null) {
-      datagram.header = Buffer.from(buf.subarray(info.offset, info.offset + headerLength));
+      datagram.header = this.store.copy(buf, info.offset, info.offset + headerLength, 0);
       datagram.next = info.protocol;
       this.bytes += headerLength;
     }
     this.bytes += this.insert(datagram, buf, info.payloadOffset, start, end, packet.index);
 
     if (datagram.header !== null && datagram.totalLength >= 0 && datagram.covered === datagram.totalLength) {
+      const whole = rebuild(datagram, datagram.header);
       this.forget(datagram);
-      return rebuild(datagram, datagram.header);
+      return whole;
     }
-    // Only what stays held counts against the cap: a completed datagram is released above.
-    while (this.bytes > this.maxBytes) {
+    // Only what stays held counts against the cap: a completed datagram is released above. A
+    // block is reused only once empty, so a datagram that lingers keeps its block: full blocks
+    // still held count against the cap too.
+    while (this.bytes > this.maxBytes || this.store.retiredBytes > this.blockAllowance) {
       if (!this.dropOldest(datagram, 'byte cap', packet.index)) {
         this.drop(datagram, 'byte cap', packet.index);
         break;
@@ -201,25 +269,25 @@ export class Defragmenter {
       const to = Math.min(piece.end, end);
       if (
         buf.compare(
-          piece.data,
-          from - piece.start,
-          to - piece.start,
+          piece.block.buf,
+          piece.at + from - piece.start,
+          piece.at + to - piece.start,
           dataOffset + from - start,
           dataOffset + to - start,
         ) !== 0
       ) {
         differs = true;
       }
-      if (piece.start > cursor) added.push(copyPiece(buf, dataOffset, start, cursor, piece.start));
+      if (piece.start > cursor) added.push(this.copyPiece(buf, dataOffset, start, cursor, piece.start));
       cursor = piece.end;
       if (cursor >= end) break;
     }
-    if (cursor < end) added.push(copyPiece(buf, dataOffset, start, cursor, end));
+    if (cursor < end) added.push(this.copyPiece(buf, dataOffset, start, cursor, end));
     if (overlapped) {
       this.onWarning({
         code: DecodeWarningCode.FragmentOverlap,
         packet: packetIndex,
-        detail: `${datagram.label}: fragment bytes ${start}-${end} overlap bytes already held (${
+        detail: `${label(datagram)}: fragment bytes ${start}-${end} overlap bytes already held (${
           differs ? 'different' : 'identical'
         } content); the first copy is kept`,
       });
@@ -253,12 +321,12 @@ export class Defragmenter {
   }
 
   private drop(datagram: Datagram, reason: string, packetIndex: number): void {
-    const held = datagram.covered + (datagram.header?.length ?? 0);
+    const held = datagram.covered + headerLength(datagram);
     this.forget(datagram);
     this.onWarning({
       code: DecodeWarningCode.FragmentDropped,
       packet: datagram.firstPacket,
-      detail: `incomplete ${datagram.label} dropped (${reason}, at packet ${packetIndex}): ${held} bytes held in ${
+      detail: `incomplete ${label(datagram)} dropped (${reason}, at packet ${packetIndex}): ${held} bytes held in ${
         datagram.fragments
       } fragment${datagram.fragments === 1 ? '' : 's'}`,
     });
@@ -266,7 +334,15 @@ export class Defragmenter {
 
   private forget(datagram: Datagram): void {
     this.datagrams.delete(datagram.key);
-    this.bytes -= datagram.covered + (datagram.header?.length ?? 0);
+    this.bytes -= datagram.covered + headerLength(datagram);
+    if (datagram.header !== null) this.store.release(datagram.header);
+    for (const piece of datagram.pieces) this.store.release(piece);
+  }
+
+  /** A copy of the fragment's datagram bytes [from, to); the fragment's data starts at `start`. */
+  private copyPiece(buf: Buffer, dataOffset: number, start: number, from: number, to: number): Piece {
+    // A copy: the fragment's bytes are a view into a capture chunk that will be reused.
+    return this.store.copy(buf, dataOffset + from - start, dataOffset + to - start, from);
   }
 
   private warnBad(packetIndex: number, detail: string): void {
@@ -274,19 +350,33 @@ export class Defragmenter {
   }
 }
 
-function copyPiece(buf: Buffer, dataOffset: number, start: number, from: number, to: number): Piece {
-  // A copy: the fragment's bytes are a view into a capture chunk that will be reused.
-  return {
-    start: from,
-    end: to,
-    data: Buffer.from(buf.subarray(dataOffset + from - start, dataOffset + to - start)),
-  };
+function headerLength(datagram: Datagram): number {
+  return datagram.header === null ? 0 : datagram.header.end;
 }
 
-function rebuild(datagram: Datagram, header: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(header.length + datagram.totalLength);
-  header.copy(out, 0);
-  for (const piece of datagram.pieces) piece.data.copy(out, header.length + piece.start);
+/**
+ * "IPv4 10.0.0.1 -> 10.0.0.2 id 0x1c46", for warnings: made from the key when one is needed, not
+ * kept for each datagram (a flood holds 10,000 of them).
+ */
+function label(datagram: Datagram): string {
+  const { key, family } = datagram;
+  const length = family === 4 ? 4 : 16;
+  const addresses = Buffer.from(key.slice(1, 1 + 2 * length), 'latin1');
+  const idAt = 1 + 2 * length + (family === 4 ? 1 : 0);
+  const id = family === 4 ? key.charCodeAt(idAt) : key.charCodeAt(idAt) * 0x10000 + key.charCodeAt(idAt + 1);
+  return `IPv${family} ${formatAddress(addresses, 0, family)} -> ${formatAddress(
+    addresses,
+    length,
+    family,
+  )} id 0x${id.toString(16)}`;
+}
+
+function rebuild(datagram: Datagram, header: Piece): Buffer {
+  const headerBytes = header.end;
+  const out = Buffer.allocUnsafe(headerBytes + datagram.totalLength);
+  header.block.buf.copy(out, 0, header.at, header.at + headerBytes);
+  for (const piece of datagram.pieces)
+    piece.block.buf.copy(out, headerBytes + piece.start, piece.at, piece.at + piece.end - piece.start);
   if (datagram.family === 4) markIpv4Reassembled(out, out.length);
   else markIpv6Reassembled(out, datagram.totalLength, datagram.next);
   return out;

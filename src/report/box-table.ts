@@ -5,14 +5,10 @@ import stringWidth from 'string-width';
  * of padding), for tables with a row per transaction. cli-table3 costs about 1 ms per row
  * (it rebuilds a regular expression for every width it measures: 5.5 s for 5,640 rows, measured
  * in bench/) and needs every row before it draws one; this draws 5,640 rows in milliseconds.
- * cli-table3 still draws the small tables (stats, creds).
+ * The caller measures cells as rows come (cellWidth) and the table is drawn a row at a time, so a
+ * table of 100,000 rows is never held drawn. cli-table3 still draws the small tables (stats, creds).
  */
-export interface BoxCell {
-  text: string;
-  align?: 'left' | 'right';
-}
-
-export type BoxRow = (string | BoxCell)[];
+export type Align = 'left' | 'right';
 
 /** Our own SGR colour codes: the only escapes that reach a table (traffic text is escaped). */
 const SGR = /\x1b\[[0-9;]*m/g;
@@ -23,52 +19,49 @@ function width(text: string): number {
   return PRINTABLE_ASCII.test(plain) ? plain.length : stringWidth(plain);
 }
 
-function cellOf(cell: string | BoxCell): BoxCell {
-  return typeof cell === 'string' ? { text: cell } : cell;
+/** Columns a cell takes: its widest line. */
+export function cellWidth(cell: string): number {
+  if (!cell.includes('\n')) return width(cell);
+  let widest = 0;
+  for (const line of cell.split('\n')) widest = Math.max(widest, width(line));
+  return widest;
 }
 
 function rule(widths: number[], left: string, middle: string, right: string): string {
   return `${left}${widths.map((w) => '─'.repeat(w + 2)).join(middle)}${right}`;
 }
 
-export function renderBoxTable(head: string[], rows: BoxRow[]): string {
-  const cells = rows.map((row) => row.map(cellOf));
-  const widths = head.map((h) => width(h));
-  const lines = cells.map((row) => row.map((cell) => cell.text.split('\n')));
-  for (const row of lines) {
-    row.forEach((cellLines, i) => {
-      for (const line of cellLines) widths[i] = Math.max(widths[i], width(line));
+function drawRow(row: string[], widths: number[], aligns: Align[]): string {
+  const lines = row.map((cell) => cell.split('\n'));
+  const height = Math.max(1, ...lines.map((l) => l.length));
+  const out: string[] = [];
+  for (let k = 0; k < height; k++) {
+    const parts = lines.map((cellLines, i) => {
+      const text = cellLines[k] ?? '';
+      const pad = ' '.repeat(widths[i] - width(text));
+      return aligns[i] === 'right' ? `${pad}${text}` : `${text}${pad}`;
     });
+    out.push(`│ ${parts.join(' │ ')} │`);
   }
-  const drawRow = (row: string[][], aligns: ('left' | 'right')[]): string => {
-    const height = Math.max(1, ...row.map((l) => l.length));
-    const out: string[] = [];
-    for (let k = 0; k < height; k++) {
-      const parts = row.map((cellLines, i) => {
-        const text = cellLines[k] ?? '';
-        const pad = ' '.repeat(widths[i] - width(text));
-        return aligns[i] === 'right' ? `${pad}${text}` : `${text}${pad}`;
-      });
-      out.push(`│ ${parts.join(' │ ')} │`);
-    }
-    return out.join('\n');
-  };
-  const out = [
-    rule(widths, '┌', '┬', '┐'),
-    drawRow(
-      head.map((h) => [h]),
-      head.map(() => 'left'),
-    ),
-  ];
-  lines.forEach((row, r) => {
-    out.push(rule(widths, '├', '┼', '┤'));
-    out.push(
-      drawRow(
-        row,
-        cells[r].map((c) => c.align ?? 'left'),
-      ),
-    );
-  });
-  out.push(rule(widths, '└', '┴', '┘'));
-  return `${out.join('\n')}\n`;
+  return out.join('\n');
+}
+
+/**
+ * The table's text, a row at a time (each piece ends with a line break). `widths` must be at
+ * least cellWidth of every head and row cell in its column; the head is left-aligned.
+ */
+export function* drawBoxTable(
+  head: string[],
+  rows: Iterable<string[]>,
+  widths: number[],
+  aligns: Align[],
+): Generator<string> {
+  yield `${rule(widths, '┌', '┬', '┐')}\n${drawRow(
+    head,
+    widths,
+    head.map(() => 'left'),
+  )}\n`;
+  const between = `${rule(widths, '├', '┼', '┤')}\n`;
+  for (const row of rows) yield `${between}${drawRow(row, widths, aligns)}\n`;
+  yield `${rule(widths, '└', '┴', '┘')}\n`;
 }

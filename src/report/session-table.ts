@@ -10,10 +10,10 @@ import type {
   Transaction,
   TransactionStatus,
 } from '../smtp/records.js';
-import { type BoxRow, renderBoxTable } from './box-table.js';
+import { type Align, cellWidth, drawBoxTable } from './box-table.js';
 import { createPalette, type Palette } from './colour.js';
 import { escapeForTerminal } from './escape.js';
-import { compactTimestamp, formatFlow, formatSender, plural, truncateEscaped } from './format.js';
+import { compactTimestamp, formatEndpoint, formatSender, plural, truncateEscaped } from './format.js';
 
 export interface SessionsTableOptions {
   colour: boolean;
@@ -26,7 +26,24 @@ const SUBJECT_MAX = 40;
 /** Addresses longer than this are hostile or broken; the JSON output has them whole. */
 const ADDRESS_MAX = 64;
 
-type Row = BoxRow;
+/**
+ * A row as stored: the cells, with client and server apart (the arrow between them is not
+ * Latin-1: a row of ASCII text then stays a one-byte string), then the auth cell.
+ */
+type Row = string[];
+
+// Stored fields.
+const CLIENT = 2;
+const SERVER = 3;
+const SIZE = 6;
+const AUTH = 9;
+/** The columns as drawn, by the stored fields they show; FLOW joins client and server. */
+const FLOW = -1;
+const COLUMNS = [0, 1, FLOW, AUTH, 4, 5, SIZE, 7, 8];
+/** Joins a stored row's cells: never in a cell, whose text is escaped (escapeForTerminal). */
+const SEP = '\x00';
+/** Text handed to the writer at a time: one write per row would be 100,000 for a big capture. */
+const CHUNK = 16 * 1024;
 
 function statusPaint(palette: Palette, status: TransactionStatus): (text: string) => string {
   switch (status) {
@@ -71,33 +88,32 @@ function transactionRow(
   session: SessionRecord<MessageRecord>,
   tx: Transaction<MessageRecord>,
   palette: Palette,
-  auth: string | null,
 ): Row {
-  const row: Row = [
+  return [
     escapeForTerminal(session.id),
     compactTimestamp(tx.start),
-    formatFlow(session.client, session.server),
-  ];
-  if (auth !== null) row.push(auth);
-  row.push(
+    formatEndpoint(session.client),
+    formatEndpoint(session.server),
     tx.mailFrom === null ? '' : truncateEscaped(formatSender(tx.mailFrom.address), ADDRESS_MAX),
     tx.rcptTo.map((r) => formatRecipient(r, palette)).join('\n'),
-    { text: tx.data === null ? '' : String(tx.data.size), align: 'right' },
+    tx.data === null ? '' : String(tx.data.size),
     statusPaint(palette, tx.status)(tx.status),
     tx.message?.subject == null ? '' : truncateEscaped(tx.message.subject, SUBJECT_MAX),
-  );
-  return row;
+  ];
 }
 
-function sessionRow(session: SessionRecord<MessageRecord>, palette: Palette, auth: string | null): Row {
-  const row: Row = [
+function sessionRow(session: SessionRecord<MessageRecord>, palette: Palette): Row {
+  return [
     escapeForTerminal(session.id),
     compactTimestamp(session.start),
-    formatFlow(session.client, session.server),
+    formatEndpoint(session.client),
+    formatEndpoint(session.server),
+    '',
+    '',
+    '',
+    palette.dim(sessionOutcome(session)),
+    '',
   ];
-  if (auth !== null) row.push(auth);
-  row.push('', '', '', palette.dim(sessionOutcome(session)), '');
-  return row;
 }
 
 export function renderSessionsTable(
@@ -110,12 +126,17 @@ export function renderSessionsTable(
 }
 
 /**
- * Builds the table a session at a time, keeping only its rows (a few hundred bytes per
- * transaction), never the session records.
+ * Builds the table a session at a time, keeping only each row as one string and the column
+ * widths (never the session records), then draws it a row at a time.
  */
 export class SessionsTable {
   private readonly palette: Palette;
-  private readonly rows: { row: Row; auth: string | null }[] = [];
+  /** Head cells, by column of COLUMNS. */
+  private readonly head: string[];
+  /** Each row's stored fields, joined by SEP. */
+  private readonly rows = new RowStore();
+  /** Widest cell of each column of COLUMNS so far, head included. */
+  private readonly widths: number[];
   private readonly counts: Record<TransactionStatus, number> = {
     delivered: 0,
     rejected: 0,
@@ -129,6 +150,18 @@ export class SessionsTable {
 
   constructor(private readonly opts: SessionsTableOptions) {
     this.palette = createPalette(opts.colour);
+    this.head = [
+      'session',
+      'start',
+      'client → server',
+      'auth',
+      'mail from',
+      'recipients',
+      'size',
+      'status',
+      'subject',
+    ].map((h) => this.palette.bold(h));
+    this.widths = this.head.map(cellWidth);
   }
 
   add(session: SessionRecord<MessageRecord>): void {
@@ -136,32 +169,96 @@ export class SessionsTable {
     const auth = session.auth.length > 0 ? formatAuth(session.auth, this.opts.showSecrets === true) : null;
     if (auth !== null) this.withAuth = true;
     if (session.transactions.length === 0) {
-      this.rows.push({ row: sessionRow(session, this.palette, null), auth });
+      this.addRow(sessionRow(session, this.palette), auth);
       return;
     }
     for (const tx of session.transactions) {
-      this.rows.push({ row: transactionRow(session, tx, this.palette, null), auth });
+      this.addRow(transactionRow(session, tx, this.palette), auth);
       this.counts[tx.status]++;
       this.transactions++;
     }
   }
 
-  toString(): string {
-    const head = ['session', 'start', 'client → server'];
-    if (this.withAuth) head.push('auth');
-    head.push('mail from', 'recipients', 'size', 'status', 'subject');
-    // The auth column goes after client → server (the third column).
-    const rows = this.rows.map(({ row, auth }) =>
-      this.withAuth ? [...row.slice(0, 3), auth ?? '', ...row.slice(3)] : row,
-    );
+  /** The table's text in pieces of about 64 KiB. */
+  *chunks(): Generator<string> {
+    const shown = COLUMNS.flatMap((field, column) => (field !== AUTH || this.withAuth ? [column] : []));
+    let pending = '';
+    for (const piece of drawBoxTable(
+      shown.map((column) => this.head[column]),
+      this.rowCells(shown),
+      shown.map((column) => this.widths[column]),
+      shown.map((column): Align => (COLUMNS[column] === SIZE ? 'right' : 'left')),
+    )) {
+      pending += piece;
+      if (pending.length >= CHUNK) {
+        yield pending;
+        pending = '';
+      }
+    }
     const counts = this.counts;
-    const footer =
-      `${plural(this.sessions, 'session')}, ${plural(this.transactions, 'transaction')} ` +
+    yield `${pending}${plural(this.sessions, 'session')}, ${plural(this.transactions, 'transaction')} ` +
       `(${counts.delivered} delivered, ${counts.rejected} rejected, ${counts.aborted} aborted, ` +
-      `${counts.incomplete} incomplete)`;
-    return `${renderBoxTable(
-      head.map((h) => this.palette.bold(h)),
-      rows,
-    )}${footer}\n`;
+      `${counts.incomplete} incomplete)\n`;
   }
+
+  toString(): string {
+    return [...this.chunks()].join('');
+  }
+
+  /** The stored rows' cells, for the columns shown. */
+  private *rowCells(shown: number[]): Generator<string[]> {
+    for (const text of this.rows.texts()) {
+      const fields = text.split(SEP);
+      yield shown.map((column) => cellOf(fields, COLUMNS[column]));
+    }
+  }
+
+  private addRow(row: Row, auth: string | null): void {
+    row.push(auth ?? '');
+    const widths = this.widths;
+    for (let column = 0; column < COLUMNS.length; column++) {
+      widths[column] = Math.max(widths[column], cellWidth(cellOf(row, COLUMNS[column])));
+    }
+    this.rows.add(row.join(SEP));
+  }
+}
+
+/**
+ * Texts kept as UTF-8 in blocks of 1 MiB, outside V8's heap: 100,000 rows as strings would be
+ * 10 MB of heap, which V8 lets grow by a multiple before collecting; blocks are filled, never
+ * copied. Round trips exactly: the texts hold no lone surrogate (escapeForTerminal escapes them).
+ */
+class RowStore {
+  private static readonly BLOCK = 1024 * 1024;
+  /** Each block and the end offset of each text in it. */
+  private readonly blocks: { buf: Buffer; ends: number[] }[] = [];
+
+  add(text: string): void {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8.
+    const need = 3 * text.length;
+    let block = this.blocks[this.blocks.length - 1];
+    const used = block === undefined ? 0 : (block.ends[block.ends.length - 1] ?? 0);
+    if (block === undefined || used + need > block.buf.length) {
+      block = { buf: Buffer.allocUnsafeSlow(Math.max(need, RowStore.BLOCK)), ends: [] };
+      this.blocks.push(block);
+      block.ends.push(block.buf.write(text, 0));
+      return;
+    }
+    block.ends.push(used + block.buf.write(text, used));
+  }
+
+  *texts(): Generator<string> {
+    for (const { buf, ends } of this.blocks) {
+      let start = 0;
+      for (const end of ends) {
+        yield buf.toString('utf8', start, end);
+        start = end;
+      }
+    }
+  }
+}
+
+/** A stored row's cell for `field`; FLOW as formatFlow writes it. */
+function cellOf(fields: string[], field: number): string {
+  return field === FLOW ? `${fields[CLIENT]} → ${fields[SERVER]}` : fields[field];
 }

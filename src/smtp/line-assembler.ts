@@ -1,5 +1,7 @@
 const LF = 0x0a;
 const CR = 0x0d;
+/** Shared by every assembler that holds no line: thousands of sessions may be open at once. */
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Collects one line at a time from stream chunks, holding a partial line across chunks as a
@@ -9,8 +11,8 @@ const CR = 0x0d;
 export class LineAssembler {
   private parts: Buffer[] = [];
   private held = 0;
-  /** The line just completed by feed(), including its line ending. */
-  line: Buffer = Buffer.alloc(0);
+  /** The line just completed by feed() (taken with takeLine), including its line ending. */
+  private line: Buffer = EMPTY;
   /** Bytes of the line just completed that were dropped past the cap. */
   dropped = 0;
   private dropping = 0;
@@ -24,7 +26,7 @@ export class LineAssembler {
 
   /**
    * Consumes bytes from buf[start, end) up to and including the next LF. Returns the index after
-   * that LF, with the line in `line`; or -1 when the range ended first (the rest is held).
+   * that LF, the line ready for takeLine(); or -1 when the range ended first (the rest is held).
    */
   feed(buf: Buffer, start: number, end: number): number {
     const lf = buf.indexOf(LF, start);
@@ -45,6 +47,13 @@ export class LineAssembler {
     this.held = 0;
     this.dropping = 0;
     return stop;
+  }
+
+  /** The line feed() just completed; the assembler lets go of it (it may be 64 KiB long). */
+  takeLine(): Buffer {
+    const line = this.line;
+    this.line = EMPTY;
+    return line;
   }
 
   /** Hands out whatever partial line is held (at a gap or the end of the stream) and clears it. */

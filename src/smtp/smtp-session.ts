@@ -192,8 +192,9 @@ const GATING_KINDS = new Set<PendingKind>(['data', 'auth', 'starttls']);
  */
 export class SmtpSession<M> implements StreamHandler {
   private readonly opts: SmtpSessionOptions<M>;
-  private readonly clientLines: LineAssembler;
-  private readonly serverLines: LineAssembler;
+  // Made on each side's first bytes: a connection that never speaks costs no assembler.
+  private clientLinesMade: LineAssembler | null = null;
+  private serverLinesMade: LineAssembler | null = null;
   /** Message lines for the dialogue listener (the transcript); made only when there is one. */
   private bodyLinesMade: LineAssembler | null = null;
   private clientMode = ClientMode.Command;
@@ -233,8 +234,8 @@ export class SmtpSession<M> implements StreamHandler {
   /** The client spoke LHLO: after the message, one reply per accepted recipient. */
   private lmtp = false;
   private commandsUnlisted = 0;
-  /** The shared queue entry of each transaction's unlisted RCPTs (see overflowRecipient). */
-  private readonly overflowItems = new WeakMap<TransactionBuilder<M>, PendingReply<M>>();
+  /** The shared queue entry of each transaction's unlisted RCPTs (see overflowRecipient); made on the first. */
+  private overflowItems: WeakMap<TransactionBuilder<M>, PendingReply<M>> | null = null;
   /** The newest pending command that must end a pipelined group, until its reply comes. */
   private lastItem: PendingReply<M> | null = null;
   /** Bare CRs in the current message, and whether the chunk before ended with a CR. */
@@ -255,9 +256,7 @@ export class SmtpSession<M> implements StreamHandler {
 
   constructor(options: SmtpSessionOptions<M>) {
     this.opts = options;
-    const { limits, info } = options;
-    this.clientLines = new LineAssembler(limits.maxLineBytes);
-    this.serverLines = new LineAssembler(limits.maxLineBytes);
+    const { info } = options;
     this.greetingExpected = info.sawSyn || info.roleSource === 'syn-ack';
     this.resyncing = !this.greetingExpected && !options.implicitTls;
     this.tls = {
@@ -277,6 +276,16 @@ export class SmtpSession<M> implements StreamHandler {
       this.serverTls = true;
       this.serverTlsFirst = true;
     }
+  }
+
+  private get clientLines(): LineAssembler {
+    this.clientLinesMade ??= new LineAssembler(this.opts.limits.maxLineBytes);
+    return this.clientLinesMade;
+  }
+
+  private get serverLines(): LineAssembler {
+    this.serverLinesMade ??= new LineAssembler(this.opts.limits.maxLineBytes);
+    return this.serverLinesMade;
   }
 
   private get bodyLines(): LineAssembler {
@@ -318,7 +327,7 @@ export class SmtpSession<M> implements StreamHandler {
     } else {
       this.emit(Direction.ServerToClient, 'gap', at, null, length);
       if (this.serverTls) return;
-      this.serverLines.flush();
+      this.serverLinesMade?.flush();
       this.replyLines = [];
       this.serverSkipToLineEnd = true;
       this.addAnomaly('gap-in-commands', at.packet, `${length} bytes of server replies missing`);
@@ -408,7 +417,7 @@ export class SmtpSession<M> implements StreamHandler {
           const next = this.clientLines.feed(buf, pos, buf.length);
           if (next < 0) return;
           pos = next;
-          this.clientLine(this.clientLines.line, this.clientLines.dropped, at);
+          this.clientLine(this.clientLines.takeLine(), this.clientLines.dropped, at);
           break;
         }
       }
@@ -505,7 +514,7 @@ export class SmtpSession<M> implements StreamHandler {
   }
 
   private commandGap(length: number, at: PacketRef): void {
-    this.clientLines.flush();
+    this.clientLinesMade?.flush();
     this.clientAfterGap = true;
     this.addAnomaly('gap-in-commands', at.packet, `${length} bytes of client commands missing`);
   }
@@ -719,6 +728,7 @@ export class SmtpSession<M> implements StreamHandler {
     const listed = this.commands[this.commands.length - 1] === command;
     if (listed) this.expect({ kind: 'rcpt', command, tx });
     else {
+      this.overflowItems ??= new WeakMap();
       let item = this.overflowItems.get(tx);
       if (!item) {
         item = { kind: 'rcpt', command: null, tx };
@@ -855,7 +865,7 @@ export class SmtpSession<M> implements StreamHandler {
 
   private flushClientLine(at: PacketRef): void {
     if (this.clientMode !== ClientMode.Command) return;
-    const partial = this.clientLines.flush();
+    const partial = this.clientLinesMade?.flush() ?? null;
     if (partial && partial.length > 0) {
       this.clientLine(partial, this.clientLines.dropped, at);
     }
@@ -880,7 +890,7 @@ export class SmtpSession<M> implements StreamHandler {
       const next = this.serverLines.feed(buf, pos, buf.length);
       if (next < 0) return;
       pos = next;
-      this.serverLine(this.serverLines.line, this.serverLines.dropped, at);
+      this.serverLine(this.serverLines.takeLine(), this.serverLines.dropped, at);
     }
   }
 
@@ -904,7 +914,7 @@ export class SmtpSession<M> implements StreamHandler {
 
   private flushServerLine(at: PacketRef): void {
     if (this.serverTls) return;
-    const partial = this.serverLines.flush();
+    const partial = this.serverLinesMade?.flush() ?? null;
     if (partial && partial.length > 0 && !this.serverSkipToLineEnd) {
       this.serverLine(partial, this.serverLines.dropped, at);
     }
@@ -1146,7 +1156,7 @@ export class SmtpSession<M> implements StreamHandler {
       const next = this.bodyLines.feed(buf, pos, end);
       if (next < 0) return;
       pos = next;
-      const line = this.bodyLines.line;
+      const line = this.bodyLines.takeLine();
       this.emit(Direction.ClientToServer, 'body', at, line, line.length);
     }
   }

@@ -4,31 +4,44 @@ import type { Endpoint } from './stream.js';
 
 const TCP_PROTOCOL = 6;
 
+// Scratch space for each hash input: a flood of short sessions would otherwise make four
+// buffers per session.
+const addrA = Buffer.alloc(16);
+const addrB = Buffer.alloc(16);
+/** Seed, two addresses, protocol, a zero byte, two ports. */
+const input = Buffer.alloc(2 + 16 + 16 + 6);
+
 /**
  * Community ID v1 (seed 0) of a TCP flow, so our records join with Zeek and Suricata logs.
  * The endpoint that sorts lower (address bytes, then port) goes first, whichever side it is.
  */
 export function communityId(a: Endpoint, b: Endpoint, seed = 0): string {
-  const aIp = addressBytes(a.ip);
-  const bIp = addressBytes(b.ip);
-  const order = Buffer.compare(aIp, bIp);
+  const aLength = writeAddress(a.ip, addrA);
+  const bLength = writeAddress(b.ip, addrB);
+  const order = addrA.compare(addrB, 0, bLength, 0, aLength);
   const aFirst = order < 0 || (order === 0 && a.port <= b.port);
-  const [ip1, ip2, port1, port2] = aFirst ? [aIp, bIp, a.port, b.port] : [bIp, aIp, b.port, a.port];
-  const head = Buffer.alloc(2);
-  head.writeUInt16BE(seed);
-  const tail = Buffer.alloc(6);
-  tail.writeUInt8(TCP_PROTOCOL, 0);
-  tail.writeUInt8(0, 1);
-  tail.writeUInt16BE(port1, 2);
-  tail.writeUInt16BE(port2, 4);
-  const digest = createHash('sha1').update(head).update(ip1).update(ip2).update(tail).digest('base64');
+  input.writeUInt16BE(seed, 0);
+  let at = 2;
+  at += aFirst ? addrA.copy(input, at, 0, aLength) : addrB.copy(input, at, 0, bLength);
+  at += aFirst ? addrB.copy(input, at, 0, bLength) : addrA.copy(input, at, 0, aLength);
+  input[at] = TCP_PROTOCOL;
+  input[at + 1] = 0;
+  input.writeUInt16BE(aFirst ? a.port : b.port, at + 2);
+  input.writeUInt16BE(aFirst ? b.port : a.port, at + 4);
+  const digest = createHash('sha1')
+    .update(input.subarray(0, at + 6))
+    .digest('base64');
   return `1:${digest}`;
 }
 
-/** The network-order bytes of a textual IPv4 or IPv6 address. */
-export function addressBytes(ip: string): Buffer {
-  if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
-  const out = Buffer.alloc(16);
+/** Writes the network-order bytes of a textual IPv4 or IPv6 address into `out`; returns 4 or 16. */
+function writeAddress(ip: string, out: Buffer): number {
+  if (isIPv4(ip)) {
+    const octets = ip.split('.');
+    for (let i = 0; i < 4; i++) out[i] = Number(octets[i]);
+    return 4;
+  }
+  out.fill(0);
   let text = ip;
   const lastColon = text.lastIndexOf(':');
   const tail = text.slice(lastColon + 1);
@@ -47,6 +60,6 @@ export function addressBytes(ip: string): Buffer {
   groups.forEach((group, i) => {
     out.writeUInt16BE(Number.parseInt(group, 16) || 0, i * 2);
   });
-  if (tailBytes.length === 4) Buffer.from(tailBytes).copy(out, 12);
-  return out;
+  if (tailBytes.length === 4) for (let i = 0; i < 4; i++) out[12 + i] = tailBytes[i];
+  return 16;
 }

@@ -22,7 +22,11 @@ export interface TcpReassemblerOptions {
   serverPorts?: ReadonlySet<number>;
   /** Out-of-order bytes held per direction before a gap is forced; default 4 MiB. */
   maxBufferedBytesPerDirection?: number;
-  /** Open connections tracked at once; past it the least recently active is evicted. Default 20,000 (about 10 KB each with its SMTP session). */
+  /**
+   * Connections tracked at once (tombstones of closed ones included); past it the least recently
+   * active is evicted. Default 5,000: an open one costs about 6 KB with its SMTP session, and a
+   * flood that churns through them keeps a multiple of what is open in V8's heap (README, Limits).
+   */
   maxConnections?: number;
   /** Capture seconds without a packet after which a connection is closed; default 600. */
   idleTimeoutSec?: number;
@@ -32,7 +36,7 @@ export interface TcpReassemblerOptions {
 
 export const REASSEMBLER_DEFAULTS = {
   maxBufferedBytesPerDirection: 4 * 1024 * 1024,
-  maxConnections: 20_000,
+  maxConnections: 5_000,
   idleTimeoutSec: 600,
   overlapCheckBytes: 32 * 1024,
 } as const;

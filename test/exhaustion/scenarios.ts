@@ -339,7 +339,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'connections-1e5',
     description: 'more simultaneous connections than the table holds, each greeted and never closed',
-    cap: 'open connections: 20,000, then the least recently active is closed (connection-cap)',
+    cap: 'open connections: 5,000, then the least recently active is closed (connection-cap)',
     sizes: { ci: 3000, full: 110_000 },
     options: (_size, scale) => (scale === 'ci' ? { maxConnections: 1000 } : {}),
     *capture(size) {

@@ -18,7 +18,16 @@ export interface CliRun {
 
 const PROBE = join(ROOT, 'test/fuzz/rss-probe.ts');
 
-/** `node --import tsx src/cli.ts ...args`; a script other than the CLI may be named by `script`. */
+/**
+ * The V8 flags of the CLI's shebang line: run through tsx the shebang is not read, and memory
+ * measured without them would not be what a user gets.
+ */
+export const CLI_NODE_FLAGS = readFileSync(join(ROOT, 'src/cli.ts'), 'utf8')
+  .split('\n', 1)[0]
+  .split(/\s+/)
+  .filter((word) => word.startsWith('--'));
+
+/** `node <the CLI's V8 flags> --import tsx src/cli.ts ...args`; a script other than the CLI may be named by `script`. */
 export function runNode(
   args: string[],
   options: {
@@ -36,7 +45,15 @@ export function runNode(
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--import', PROBE, options.script ?? join(ROOT, 'src/cli.ts'), ...args],
+      [
+        ...CLI_NODE_FLAGS,
+        '--import',
+        'tsx',
+        '--import',
+        PROBE,
+        options.script ?? join(ROOT, 'src/cli.ts'),
+        ...args,
+      ],
       {
         cwd: ROOT,
         env: { ...inherited, ...options.env, SMTPCAP_RSS_FILE: rssFile },
