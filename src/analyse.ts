@@ -10,6 +10,7 @@ import { SmtpSessionFactory } from './smtp/session-factory.js';
 import type { SmtpLimits } from './smtp/smtp-session.js';
 import type { MessageSinkFactory } from './smtp/transaction-builder.js';
 import { TcpReassembler, type TcpReassemblerOptions } from './tcp/reassembler.js';
+import { WaitingRecords } from './waiting-records.js';
 
 /** Warnings listed per input; the rest are counted in one closing warning. */
 const MAX_WARNINGS_PER_INPUT = 1000;
@@ -204,8 +205,8 @@ export async function analyseCaptures<M>(
   const figures: ProgressFigures = { bytes: 0, packets: 0, sessions: 0, transactions: 0 };
   const keep = options.keep ?? true;
   const ordered = options.order === 'first-packet';
-  // Sessions that ended before an earlier-numbered one did, by their number.
-  const early = new Map<number, SessionRecord<M>>();
+  // Sessions that ended before an earlier-numbered one did (kept as they are when all are kept).
+  const early = new WaitingRecords<SessionRecord<M>>(keep ? Number.POSITIVE_INFINITY : undefined);
   let nextOrdinal = 1;
   const emit = (record: SessionRecord<M>): void => {
     if (keep) sessions.push(record);
@@ -221,10 +222,8 @@ export async function analyseCaptures<M>(
         return;
       }
       early.set(sessionOrdinal(record.id), record);
-      for (let next = early.get(nextOrdinal); next !== undefined; next = early.get(nextOrdinal)) {
-        early.delete(nextOrdinal++);
+      for (let next = early.take(nextOrdinal); next !== undefined; next = early.take(++nextOrdinal))
         emit(next);
-      }
     },
   });
   const inputs = await readSegments(

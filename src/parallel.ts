@@ -99,11 +99,16 @@ export async function analyseInParallel(
     });
   }
   const kept: SessionRecord<MessageRecord>[] = [];
-  const orderer = new SessionOrderer<SessionRecord<MessageRecord>>(count, true, ({ id, record }) => {
-    record.id = id;
-    if (keep) kept.push(record);
-    onSession?.(record);
-  });
+  const orderer = new SessionOrderer<SessionRecord<MessageRecord>>(
+    count,
+    true,
+    ({ id, record }) => {
+      record.id = id;
+      if (keep) kept.push(record);
+      onSession?.(record);
+    },
+    keep ? Number.POSITIVE_INFINITY : undefined,
+  );
   const figures: ProgressFigures = { bytes: 0, packets: 0, sessions: 0, transactions: 0 };
   const inFlight = new Array<number>(count).fill(0);
   let wake: (() => void) | null = null;

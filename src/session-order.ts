@@ -8,6 +8,7 @@
  * it. Records then go out either in number order (a document, a table) or as soon as they are
  * both closed and numbered (NDJSON, in the order sessions end).
  */
+import { WaitingRecords } from './waiting-records.js';
 
 export type SessionKey = readonly [input: number, packet: number];
 
@@ -68,7 +69,7 @@ export class SessionOrderer<R> {
   /** Closed records by key id, until they go out. */
   private readonly closed = new Map<string, R>();
   /** Numbered, closed records waiting for a smaller number to go out first (document order). */
-  private readonly waiting = new Map<number, R>();
+  private readonly waiting: WaitingRecords<R>;
   private nextNumber = 1;
   private nextOut = 1;
   private readonly positions: SessionKey[];
@@ -77,12 +78,15 @@ export class SessionOrderer<R> {
    * @param sources how many producers report positions (workers); with one synchronous
    *   producer, pass 0: every key it opens is final at once.
    * @param inKeyOrder true: records go out by number (S1, S2, ...); false: as each closes.
+   * @param liveLimit records waiting in number order kept as objects (see WaitingRecords).
    */
   constructor(
     sources: number,
     private readonly inKeyOrder: boolean,
     private readonly emit: (session: OrderedSession<R>) => void,
+    liveLimit?: number,
   ) {
+    this.waiting = new WaitingRecords<R>(liveLimit);
     this.positions = Array.from({ length: sources }, (): SessionKey => [0, 0]);
   }
 
@@ -149,11 +153,10 @@ export class SessionOrderer<R> {
     }
     this.waiting.set(number, record);
     for (
-      let next = this.waiting.get(this.nextOut);
+      let next = this.waiting.take(this.nextOut);
       next !== undefined;
-      next = this.waiting.get(this.nextOut)
+      next = this.waiting.take(this.nextOut)
     ) {
-      this.waiting.delete(this.nextOut);
       this.emit({ id: `S${this.nextOut}`, record: next });
       this.nextOut++;
     }

@@ -173,7 +173,7 @@ const CLIENT = 0x0a000001;
 const SERVER = 0x0a000002;
 
 /** Joins small chunks into ~1 MiB ones: a file read hands the pipe 1 MiB chunks, not 54 bytes. */
-function* batched(chunks: Iterable<Buffer>): Generator<Buffer> {
+export function* batched(chunks: Iterable<Buffer>): Generator<Buffer> {
   let parts: Buffer[] = [];
   let size = 0;
   for (const c of chunks) {

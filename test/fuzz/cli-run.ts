@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { ROOT } from './kit.js';
 
 export interface CliRun {
@@ -16,7 +17,7 @@ export interface CliRun {
   ms: number;
 }
 
-const PROBE = join(ROOT, 'test/fuzz/rss-probe.ts');
+const PROBE = join(ROOT, 'test/fuzz/rss-probe.mjs');
 
 /**
  * The V8 flags of the CLI's shebang line: run through tsx the shebang is not read, and memory
@@ -27,12 +28,20 @@ export const CLI_NODE_FLAGS = readFileSync(join(ROOT, 'src/cli.ts'), 'utf8')
   .split(/\s+/)
   .filter((word) => word.startsWith('--'));
 
-/** `node <the CLI's V8 flags> --import tsx src/cli.ts ...args`; a script other than the CLI may be named by `script`. */
+/**
+ * `node <the CLI's V8 flags> --import tsx src/cli.ts ...args`; a script other than the CLI may be
+ * named by `script`, and `compiled` runs dist/cli.js without tsx (what a user runs: tsx alone
+ * takes about 25 MiB). `stdin` is written to the child's input with backpressure.
+ */
 export function runNode(
   args: string[],
   options: {
     timeoutMs?: number;
     script?: string;
+    compiled?: boolean;
+    stdin?: Iterable<Buffer>;
+    /** Read and drop the child's output (hundreds of MB for a flood) instead of keeping it. */
+    discardStdout?: boolean;
     env?: Record<string, string>;
     uid?: number;
     gid?: number;
@@ -45,15 +54,17 @@ export function runNode(
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [
-        ...CLI_NODE_FLAGS,
-        '--import',
-        'tsx',
-        '--import',
-        PROBE,
-        options.script ?? join(ROOT, 'src/cli.ts'),
-        ...args,
-      ],
+      options.compiled
+        ? [...CLI_NODE_FLAGS, '--import', PROBE, join(ROOT, 'dist/cli.js'), ...args]
+        : [
+            ...CLI_NODE_FLAGS,
+            '--import',
+            'tsx',
+            '--import',
+            PROBE,
+            options.script ?? join(ROOT, 'src/cli.ts'),
+            ...args,
+          ],
       {
         cwd: ROOT,
         env: { ...inherited, ...options.env, SMTPCAP_RSS_FILE: rssFile },
@@ -63,7 +74,9 @@ export function runNode(
     );
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stdout.on('data', (b: Buffer) => {
+      if (!options.discardStdout) out.push(b);
+    });
     child.stderr.on('data', (b: Buffer) => err.push(b));
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -71,6 +84,11 @@ export function runNode(
       child.kill('SIGKILL');
     }, options.timeoutMs ?? 60_000);
     child.on('error', reject);
+    if (options.stdin) {
+      // The child may exit before reading everything (EPIPE): that is its answer, not ours.
+      child.stdin.on('error', () => {});
+      Readable.from(options.stdin, { objectMode: false }).pipe(child.stdin);
+    }
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       let peakMiB = -1;
