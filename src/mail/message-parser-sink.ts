@@ -16,6 +16,7 @@ import {
   type MessageText,
 } from 'mailparser';
 import type { MessageSink, MessageSinkFactory } from '../smtp/transaction-builder.js';
+import { type BatchHolder, BatchPool } from './batch-pool.js';
 import { FastReader, type TextReading } from './fast-path.js';
 import { buildRecord, HeaderView } from './header-view.js';
 import { HeadersOnlySink } from './headers-only-sink.js';
@@ -48,9 +49,8 @@ export const MESSAGE_ANOMALIES = {
 
 /** Bytes gathered before one write into mailparser: each write costs it a turn of the event loop. */
 const FORWARD_BATCH = 64 * 1024;
-/** Forward batches of ended messages, for the next ones (interleaved messages each hold one). */
-const freeForwardBatches: Buffer[] = [];
-const MAX_FREE_BATCHES = 16;
+/** Forward batches of the messages being read (interleaved messages each hold one). */
+const forwardBatches = new BatchPool(FORWARD_BATCH, 64);
 /**
  * Forwarded bytes a message holds while mailparser may still be needed. Past it a message that
  * reads the same so far is read without mailparser to the end (its bytes are not kept: a message
@@ -89,12 +89,13 @@ export function resolveLimits(options: Partial<MessageLimits>): MessageLimits {
   };
 }
 
-export class MessageParserSink implements MessageSink<MessageRecord> {
+export class MessageParserSink implements MessageSink<MessageRecord>, BatchHolder {
+  lastUse = 0;
   private readonly scanner: MimeScanner;
   /** Started only for a message mailparser reads otherwise than FastReader (or an odd big one). */
   private parser: MailParser | null = null;
   private done: Promise<void> = Promise.resolve();
-  /** Taken from the pool at the first forwarded byte and returned at the end. */
+  /** Taken from the pool at the first forwarded byte; given back at the end, or earlier to the pool (BatchPool). */
   private batch: Buffer | null = null;
   private batchLength = 0;
   /** Forwarded bytes (copies) held while mailparser may still be needed. */
@@ -240,7 +241,8 @@ export class MessageParserSink implements MessageSink<MessageRecord> {
         return;
       }
     }
-    if (this.batch === null) this.batch = freeForwardBatches.pop() ?? Buffer.allocUnsafe(FORWARD_BATCH);
+    if (this.batch === null) this.batch = forwardBatches.take(this);
+    else forwardBatches.touch(this);
     bytes.copy(this.batch, this.batchLength);
     this.batchLength += bytes.length;
   }
@@ -270,9 +272,13 @@ export class MessageParserSink implements MessageSink<MessageRecord> {
     this.heldBytes = 0;
   }
 
+  surrender(): void {
+    this.flushBatch();
+    this.releaseBatch();
+  }
+
   private releaseBatch(): void {
-    if (this.batch !== null && freeForwardBatches.length < MAX_FREE_BATCHES)
-      freeForwardBatches.push(this.batch);
+    if (this.batch !== null) forwardBatches.give(this, this.batch);
     this.batch = null;
   }
 

@@ -7,6 +7,7 @@
  * block and boundary line, and the bodies of inline text parts.
  */
 import { createHash } from 'node:crypto';
+import { type BatchHolder, BatchPool } from './batch-pool.js';
 import { parseStructured } from './header-values.js';
 import { createTransferDecoder, type TransferDecoder } from './transfer-decoders.js';
 
@@ -110,11 +111,11 @@ enum Mode {
  * then cost per batch rather than per line or per packet.
  */
 const BODY_BATCH = 32 * 1024;
-/** Batch buffers of finished parts, for the next ones (parts of interleaved messages each hold one). */
-const freeBatches: Buffer[] = [];
-const MAX_FREE_BATCHES = 64;
+/** Batch buffers of the parts being read (the parts of interleaved messages each hold one). */
+const batches = new BatchPool(BODY_BATCH, 64);
 
-class Leaf {
+class Leaf implements BatchHolder {
+  lastUse = 0;
   private readonly md5 = createHash('md5');
   private readonly sha1 = createHash('sha1');
   private readonly sha256 = createHash('sha256');
@@ -159,13 +160,24 @@ class Leaf {
         at = end;
         continue;
       }
-      if (this.batch === null) this.batch = freeBatches.pop() ?? Buffer.allocUnsafe(BODY_BATCH);
+      if (this.batch === null) this.batch = batches.take(this);
+      else batches.touch(this);
       const n = Math.min(to - at, BODY_BATCH - this.batchLength);
       bytes.copy(this.batch, this.batchLength, at, at + n);
       this.batchLength += n;
       at += n;
       if (this.batchLength === BODY_BATCH) this.drain();
     }
+  }
+
+  surrender(): void {
+    this.drain();
+    this.releaseBatch();
+  }
+
+  private releaseBatch(): void {
+    if (this.batch !== null) batches.give(this, this.batch);
+    this.batch = null;
   }
 
   private drain(): void {
@@ -195,8 +207,7 @@ class Leaf {
   finish(keepPendingEol: boolean): ScannedPart {
     if (keepPendingEol) this.flushPendingEol();
     this.drain();
-    if (this.batch !== null && freeBatches.length < MAX_FREE_BATCHES) freeBatches.push(this.batch);
-    this.batch = null;
+    this.releaseBatch();
     this.decoder.end();
     this.writer?.end();
     this.textWriter?.end();
