@@ -153,13 +153,15 @@ export function formatAddressList(value: AddressObject | AddressObject[] | undef
 
 /** A Received header's clauses are words each followed by a value and its comments. */
 const RECEIVED_CLAUSES = new Set(['from', 'by', 'via', 'with', 'id', 'for']);
+/** One definition of a blank for both branches: a word must always advance past its start. */
+const BLANK = /\s/;
 
 function tokenizeReceived(text: string): string[] {
   const tokens: string[] = [];
   let i = 0;
   while (i < text.length) {
     const c = text[i];
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') {
+    if (BLANK.test(c)) {
       i++;
     } else if (c === '(') {
       // A comment, possibly nested, stays one token so "(host [1.2.3.4])" sticks to its clause.
@@ -173,7 +175,7 @@ function tokenizeReceived(text: string): string[] {
       tokens.push(text.slice(start, ++i));
     } else {
       const start = i;
-      while (i < text.length && !/[\s(]/.test(text[i])) i++;
+      while (i < text.length && text[i] !== '(' && !BLANK.test(text[i])) i++;
       tokens.push(text.slice(start, i));
     }
   }

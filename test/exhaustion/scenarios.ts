@@ -12,6 +12,7 @@ import type { InputSummary } from '../../src/capture/raw-packet.js';
 import { createMessageParserSink } from '../../src/mail/message-parser-sink.js';
 import type { MessageRecord } from '../../src/mail/message-record.js';
 import type { SessionRecord } from '../../src/smtp/records.js';
+import { peakKiB } from '../fuzz/rss-probe.mjs';
 
 export type Scale = 'ci' | 'full';
 
@@ -617,7 +618,7 @@ export interface ScenarioResult {
   packets: number;
   sessions: number;
   ms: number;
-  /** process.resourceUsage().maxRSS at the end, in MiB (the whole process). */
+  /** Peak RSS at the end, in MiB (the whole process; peakKiB). */
   peakMiB: number;
   ok: boolean;
   error: string | null;
@@ -651,7 +652,7 @@ export async function runScenario(
     packets: outcome.inputs[0]?.packets ?? 0,
     sessions: outcome.sessions.length,
     ms: Date.now() - started,
-    peakMiB: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
+    peakMiB: Math.round(peakKiB() / 102.4) / 10,
     ok: error === null,
     error,
     facts,

@@ -403,6 +403,19 @@ describe('built messages', () => {
     ]);
   });
 
+  it('reads a Received header with blanks other than space and tab (a form feed hung the tokenizer)', async () => {
+    const record = await parseAll(
+      crlf(
+        'Received: from a\fb.test (c\vd)\u00a0by\tmx.test with\fSMTP id 7; Thu, 3 Dec 2026 17:01:41 +0100',
+        '',
+        'x',
+      ),
+    );
+    assert.deepEqual(record.received, [
+      { from: 'a', by: 'mx.test', with: 'SMTP', id: '7', time: '2026-12-03T16:01:41.000Z' },
+    ]);
+  });
+
   it('stops at the part, depth and size limits, flagged', async () => {
     const many = crlf(
       'Content-Type: multipart/mixed; boundary=L',
