@@ -11,9 +11,10 @@
  * marks the message as differing, and the sink then has mailparser read it, so the record is the
  * same either way.
  */
-import { MimeNode } from '@zone-eu/mailsplit';
-import { type HeaderLines, type Headers, MailParser } from 'mailparser';
+import type { MimeNode } from '@zone-eu/mailsplit';
+import type { HeaderLines, Headers } from 'mailparser';
 import { DECODED_FIELDS } from './header-view.js';
+import { mailparser, mailsplit } from './mail-libraries.js';
 import type { HeaderBlock } from './mime-scanner.js';
 
 export interface FastRead {
@@ -37,7 +38,7 @@ interface HeaderDecoder {
 let decoder: HeaderDecoder | null = null;
 
 function newHeaderDecoder(): HeaderDecoder {
-  const parser = new MailParser();
+  const parser = new (mailparser().MailParser)();
   // processHeaders renders each address list as HTML and as text besides parsing it; records
   // show only the parsed list (formatAddressList), so the renderings are left empty.
   parser.getAddressesHTML = () => '';
@@ -85,7 +86,7 @@ export class FastReader {
    */
   block(block: HeaderBlock): TextReading | null {
     if (++this.blocks > this.maxChildNodes) this.differs = true;
-    const node = new MimeNode(false);
+    const node = new (mailsplit().MimeNode)(false);
     let cost = 0;
     for (const line of block.lines) {
       node.addHeaderChunk(line);

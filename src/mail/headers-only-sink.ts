@@ -13,11 +13,11 @@
  *   nothing about it (not "no attachments").
  * - anomalies: empty: no MIME checks run; gaps in the message are still in `data.gaps`.
  */
-import { Headers as HeaderBlock } from '@zone-eu/mailsplit';
 import type { HeaderLines } from 'mailparser';
 import type { MessageSink } from '../smtp/transaction-builder.js';
 import { decodeHeaders } from './fast-path.js';
 import { buildRecord, HeaderView } from './header-view.js';
+import { mailsplit } from './mail-libraries.js';
 import type { MessageRecord } from './message-record.js';
 
 /** Largest top-level header block kept (as the MIME scanner's limit for one part). */
@@ -90,5 +90,5 @@ export class HeadersOnlySink implements MessageSink<MessageRecord> {
 /** The block's lines as mailsplit makes them for mailparser (key lower-cased, line unfolded as sent). */
 function headerLines(block: Buffer): HeaderLines {
   if (block.length === 0) return [];
-  return new HeaderBlock(block).getList();
+  return new (mailsplit().Headers)(block).getList();
 }

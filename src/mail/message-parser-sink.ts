@@ -8,19 +8,14 @@
  * itself, which gets header blocks, boundary lines and inline text (attachment bodies never reach
  * it); until that is ruled out those bytes are held, up to HOLD_LIMIT.
  */
-import {
-  type AttachmentStream,
-  type HeaderLines,
-  type Headers,
-  MailParser,
-  type MessageText,
-} from 'mailparser';
+import type { AttachmentStream, HeaderLines, Headers, MailParser, MessageText } from 'mailparser';
 import type { MessageSink, MessageSinkFactory } from '../smtp/transaction-builder.js';
 import { type BatchHolder, BatchPool } from './batch-pool.js';
 import { FastReader, type TextReading } from './fast-path.js';
 import { buildRecord, HeaderView } from './header-view.js';
 import { HeadersOnlySink } from './headers-only-sink.js';
 import { BodyTextScanner, findIndicatorsInBodies, IndicatorCollector } from './indicators.js';
+import { mailparser } from './mail-libraries.js';
 import type { Attachment, MessageRecord, MimePart } from './message-record.js';
 import { MIME_ANOMALIES, MimeScanner, type PartInfo, type PartWriter } from './mime-scanner.js';
 import { createMailsplitDecoder } from './transfer-decoders.js';
@@ -191,7 +186,7 @@ export class MessageParserSink implements MessageSink<MessageRecord>, BatchHolde
 
   private startParser(): MailParser {
     if (this.parser) return this.parser;
-    const parser = new MailParser({
+    const parser = new (mailparser().MailParser)({
       skipHtmlToText: true,
       skipTextToHtml: true,
       skipImageLinks: true,

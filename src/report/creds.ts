@@ -4,12 +4,12 @@
  * summarised unless `showSecrets` (a token is a live credential far more often than a password
  * in a lab capture, and it is long).
  */
-import Table from 'cli-table3';
 import type { AuthAttempt, SessionRecord } from '../smtp/records.js';
 import type { Endpoint } from '../tcp/stream.js';
 import { createPalette } from './colour.js';
 import { escapeForTerminal } from './escape.js';
 import { formatFlow, plural, truncateEscaped } from './format.js';
+import { newSmallTable } from './small-table.js';
 
 export interface CredsOptions {
   colour: boolean;
@@ -78,7 +78,7 @@ function secretOf(a: AuthAttempt, showSecrets: boolean): string {
 export function renderCredsTable(sessions: SessionRecord<unknown>[], opts: CredsOptions): string {
   const palette = createPalette(opts.colour);
   const head = ['session', 'client → server', 'mechanism', 'user', 'credentials', 'outcome'];
-  const table = new Table({ head: head.map((h) => palette.bold(h)), style: { head: [], border: [] } });
+  const table = newSmallTable(head, palette);
   const records = credentialRecords(sessions);
   let succeeded = 0;
   for (const r of records) {

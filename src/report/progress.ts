@@ -1,4 +1,8 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgress from 'cli-progress';
+
+// Loaded only when a bar is drawn (stderr is a terminal): runs into pipes keep its memory.
+const load = createRequire(import.meta.url);
 
 /** What the pipeline reports after each chunk it reads. */
 export interface ProgressFigures {
@@ -26,7 +30,8 @@ export class ProgressBar {
     private readonly totalBytes: number,
     stream: NodeJS.WriteStream = process.stderr,
   ) {
-    this.bar = new cliProgress.SingleBar(
+    const progress = load('cli-progress') as typeof cliProgress;
+    this.bar = new progress.SingleBar(
       {
         stream,
         format:
@@ -36,7 +41,7 @@ export class ProgressBar {
         hideCursor: true,
         clearOnComplete: true,
       },
-      cliProgress.Presets.shades_classic,
+      progress.Presets.shades_classic,
     );
   }
 

@@ -2,11 +2,11 @@
  * Counts over many sessions (`smtpcap stats`): computeStats is pure data, renderStats prints it
  * as tables with every value from the capture escaped.
  */
-import Table from 'cli-table3';
 import type { MessageRecord } from '../mail/message-record.js';
 import type { Reply, SessionRecord, SessionState, TransactionStatus } from '../smtp/records.js';
 import { createPalette } from './colour.js';
 import { formatSender, truncateEscaped } from './format.js';
+import { newSmallTable } from './small-table.js';
 
 export interface Ranked<K> {
   value: K;
@@ -158,9 +158,7 @@ const VALUE_MAX = 64;
 
 export function renderStats(stats: Stats, opts: { colour: boolean }): string {
   const palette = createPalette(opts.colour);
-  // cli-table3's default style always emits colour codes: switch it off, colour cells ourselves.
-  const newTable = (head: string[]): Table.Table =>
-    new Table({ head: head.map((h) => palette.bold(h)), style: { head: [], border: [] } });
+  const newTable = (head: string[]) => newSmallTable(head, palette);
 
   const overview = newTable([]);
   const t = stats.transactions;
