@@ -8,8 +8,13 @@ const FIN = TcpFlag.FIN;
 const NO_FIN = -1;
 /** Delivered ranges remembered to name the packet behind a conflicting retransmission. */
 const RECORDS = 64;
-/** First size of the ring of delivered bytes; it doubles up to `overlapCheckBytes`. */
-const RING_START = 1024;
+/**
+ * First number of those records and first size of the ring of delivered bytes; both double as
+ * needed (to RECORDS and `overlapCheckBytes`). Most connections of a flood carry a line or two,
+ * and thousands are open at once.
+ */
+const RECORDS_START = 4;
+const RING_START = 256;
 
 /** A range that arrived ahead of the next expected byte. `data` null: the snaplen cut it. */
 interface Held {
@@ -386,13 +391,19 @@ export class HalfStream {
       this.unringedSeq = seqAdd(this.unringedSeq, dropped.length);
       this.ringValid = 0; // what the ring holds no longer joins the views kept
     }
-    if (this.recSeq === null) {
-      this.recSeq = new Uint32Array(RECORDS);
-      this.recPkt = new Float64Array(RECORDS);
+    let recSeq = this.recSeq;
+    let recPkt = this.recPkt;
+    if (recSeq === null || recPkt === null) {
+      recSeq = this.recSeq = new Uint32Array(RECORDS_START);
+      recPkt = this.recPkt = new Float64Array(RECORDS_START);
+    } else if (this.recCount === recSeq.length && recSeq.length < RECORDS) {
+      // Not wrapped yet (it grows before it fills), so the records keep their indices.
+      recSeq = this.recSeq = grown(recSeq, new Uint32Array(recSeq.length * 2));
+      recPkt = this.recPkt = grown(recPkt, new Float64Array(recPkt.length * 2));
     }
-    const k = this.recCount % RECORDS;
-    this.recSeq[k] = seq;
-    this.recPkt![k] = packet;
+    const k = this.recCount % recSeq.length;
+    recSeq[k] = seq;
+    recPkt[k] = packet;
     this.recCount++;
   }
 
@@ -481,8 +492,9 @@ export class HalfStream {
   /** Packet that delivered the byte at `seq` (records are in sequence order). */
   private deliveredBy(seq: number): number {
     const last = Math.min(this.recCount, RECORDS);
+    const size = this.recSeq?.length ?? RECORDS;
     for (let j = 1; j <= last; j++) {
-      const k = (this.recCount - j) % RECORDS;
+      const k = (this.recCount - j) % size;
       if (seqDiff(seq, this.recSeq![k]) >= 0) return this.recPkt![k];
     }
     return 0;
@@ -514,6 +526,11 @@ export class HalfStream {
       `${dirLabel(this.dir)} offset ${offset}: ${n} byte(s) of packet ${packet} differ from packet ${keptPacket}, which was kept`,
     );
   }
+}
+
+function grown<T extends Uint32Array | Float64Array>(old: T, larger: T): T {
+  larger.set(old);
+  return larger;
 }
 
 function copyIntoRing(ring: Buffer, mask: number, seq: number, data: Buffer, from: number, n: number): void {

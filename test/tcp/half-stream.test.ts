@@ -125,6 +125,31 @@ describe('retransmissions and overlaps', () => {
     c.assertClosed('end-of-capture', [4, 0], [4, 0]);
   });
 
+  test('a conflict names the packet that delivered the byte, as the records and the ring grow and wrap', () => {
+    // 100 packets of 10 bytes: the records grow from 4 to 64 and wrap, the ring grows past 256.
+    for (const target of [2, 40, 70, 99]) {
+      const { r, rec, talk } = setup();
+      handshake(talk);
+      const packets: number[] = [];
+      for (let i = 0; i < 100; i++)
+        packets.push(talk.c(1001 + i * 10, `${String(i).padStart(2, '0')}-abcdef\n`, { ack: 5001 }));
+      const late = talk.c(1001 + target * 10 + 3, 'XYZ', { ack: 5001 });
+      r.finish();
+      const a = rec.only.anomalies();
+      if (target < 100 - 64) {
+        // Delivered before the 64 remembered packets: not compared, since it could not be named.
+        assert.deepEqual(a, [], `target ${target}`);
+        continue;
+      }
+      assert.equal(a.length, 1, `target ${target}`);
+      assert.equal(a[0].code, 'overlap-conflict');
+      assert.match(
+        a[0].detail,
+        new RegExp(`3 byte\\(s\\) of packet ${late} differ from packet ${packets[target]},`),
+      );
+    }
+  });
+
   test('different bytes over held data: the held copy wins', () => {
     const { r, rec, talk } = setup();
     handshake(talk);
