@@ -11,7 +11,6 @@
  * marks the message as differing, and the sink then has mailparser read it, so the record is the
  * same either way.
  */
-import type { MimeNode } from '@zone-eu/mailsplit';
 import type { HeaderLines, Headers } from 'mailparser';
 import { DECODED_FIELDS } from './header-view.js';
 import { mailparser, mailsplit } from './mail-libraries.js';
@@ -74,7 +73,9 @@ export class FastReader {
   readonly filenames = new Map<string, string | null>();
   /** Set once a block reads otherwise in mailparser, or needs what only mailparser does. */
   differs = false;
-  private root: MimeNode | null = null;
+  /** The top-level header lines (not the node: its buffers are slices that pin pool memory). */
+  private rootLines: HeaderLines | null = null;
+  private rootSeen = false;
   private blocks = 0;
 
   /** mailparser's child node limit. */
@@ -94,8 +95,11 @@ export class FastReader {
     }
     if (cost > MAX_HEAD_SIZE) this.differs = true;
     node.parseHeaders();
-    const isRoot = this.root === null;
-    if (isRoot) this.root = node;
+    const isRoot = !this.rootSeen;
+    if (isRoot) {
+      this.rootSeen = true;
+      this.rootLines = node.headers ? node.headers.getList() : null;
+    }
     if (block.kind === 'multipart') {
       if (
         !node.multipart ||
@@ -126,8 +130,8 @@ export class FastReader {
 
   /** The top-level headers, once every block is read; null when there is no header block. */
   finish(): FastRead | null {
-    if (this.root === null || !this.root.headers) return null;
-    const headerLines = this.root.headers.getList();
+    const headerLines = this.rootLines;
+    if (headerLines === null) return null;
     return { headers: decodeHeaders(headerLines), headerLines };
   }
 }

@@ -10,6 +10,7 @@
  */
 import type { AttachmentStream, HeaderLines, Headers, MailParser, MessageText } from 'mailparser';
 import type { MessageSink, MessageSinkFactory } from '../smtp/transaction-builder.js';
+import { keptCopy } from '../tcp/kept-bytes.js';
 import { type BatchHolder, BatchPool } from './batch-pool.js';
 import { FastReader, type TextReading } from './fast-path.js';
 import { buildRecord, HeaderView } from './header-view.js';
@@ -232,7 +233,7 @@ export class MessageParserSink implements MessageSink<MessageRecord>, BatchHolde
     if (this.batchLength + bytes.length > FORWARD_BATCH) {
       this.flushBatch();
       if (bytes.length >= FORWARD_BATCH) {
-        this.deliver(Buffer.from(bytes));
+        this.deliver(keptCopy(bytes));
         return;
       }
     }
@@ -244,9 +245,9 @@ export class MessageParserSink implements MessageSink<MessageRecord>, BatchHolde
 
   private flushBatch(): void {
     if (this.batch === null || this.batchLength === 0) return;
-    // The parser keeps what it is given until it gets to it: it gets a copy of just the bytes
-    // (most messages forward a few KiB, from the shared pool), and the batch is used again.
-    const copy = Buffer.from(this.batch.subarray(0, this.batchLength));
+    // The parser keeps what it is given until it gets to it: it gets a copy of just the bytes,
+    // and the batch is used again.
+    const copy = keptCopy(this.batch.subarray(0, this.batchLength));
     this.batchLength = 0;
     this.deliver(copy);
   }

@@ -449,7 +449,8 @@ export class HalfStream {
     let size = old === null ? RING_START : old.length * 2;
     while (size < need && size < cap) size *= 2;
     if (size > cap) size = cap; // both powers of two, so size stays one
-    const ring = Buffer.allocUnsafe(size);
+    // Its own memory: a ring of a few hundred bytes cut from the shared pool would pin 8 KiB.
+    const ring = Buffer.allocUnsafeSlow(size);
     if (old !== null && this.ringValid > 0) {
       // Move the valid run to its positions under the new mask: out in order, then back in.
       const start = seqAdd(validEnd, -this.ringValid);
