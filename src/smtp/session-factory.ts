@@ -9,6 +9,11 @@ import type { MessageSinkFactory } from './transaction-builder.js';
 export const SMTP_PORTS: readonly number[] = [25, 465, 587, 2525];
 /** Ports where the session is TLS from its first byte. */
 export const IMPLICIT_TLS_PORTS: readonly number[] = [465];
+/**
+ * Connection slots a session takes while a message sink reads its message: the sink's state
+ * (MIME scanner, part hashes, header fields, indicator sets) is about three times the session's.
+ */
+export const MESSAGE_SLOTS = 6;
 
 export interface SessionFactoryOptions<M> {
   /** Ports besides SMTP_PORTS to read as SMTP. */
@@ -60,11 +65,36 @@ export class SmtpSessionFactory<M> implements StreamFactory {
   /** Entries not yet numbered, in first-packet order, from `head` on. */
   private queue: Entry<M>[] = [];
   private head = 0;
+  /** Message sinks made and not yet ended, over all sessions. */
+  private openSinks = 0;
+  private readonly messageSink: MessageSinkFactory<M> | undefined;
 
   constructor(private readonly options: SessionFactoryOptions<M>) {
     this.ports = new Set([...SMTP_PORTS, ...(options.extraPorts ?? [])]);
     this.detect = options.detect ?? true;
     this.limits = { ...DEFAULT_SMTP_LIMITS, ...options.limits };
+    this.messageSink = options.messageSink && this.counted(options.messageSink);
+  }
+
+  extraSlots(): number {
+    return this.openSinks * (MESSAGE_SLOTS - 1);
+  }
+
+  /** The sink factory, counting the sinks open for extraSlots. */
+  private counted(factory: MessageSinkFactory<M>): MessageSinkFactory<M> {
+    return (transaction) => {
+      const sink = factory(transaction);
+      if (sink === null) return null;
+      this.openSinks++;
+      return {
+        write: (bytes) => sink.write(bytes),
+        gap: (length) => sink.gap(length),
+        end: () => {
+          this.openSinks--;
+          return sink.end();
+        },
+      };
+    };
   }
 
   /** Cheap filter the reassembler applies before any per-connection work; every port with detection. */
@@ -103,7 +133,7 @@ export class SmtpSessionFactory<M> implements StreamFactory {
       info,
       implicitTls: IMPLICIT_TLS_PORTS.includes(info.server.port),
       limits: this.limits,
-      messageSink: this.options.messageSink,
+      messageSink: this.messageSink,
       hashMessages: this.options.hashMessages ?? true,
       dialogue: listener
         ? (_id, event) => {

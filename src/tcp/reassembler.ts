@@ -23,9 +23,10 @@ export interface TcpReassemblerOptions {
   /** Out-of-order bytes held per direction before a gap is forced; default 4 MiB. */
   maxBufferedBytesPerDirection?: number;
   /**
-   * Connections tracked at once (tombstones of closed ones included); past it the least recently
-   * active is evicted. Default 5,000: an open one costs about 6 KB with its SMTP session, and a
-   * flood that churns through them keeps a multiple of what is open in V8's heap (README, Limits).
+   * Connection slots (tombstones of closed connections included, and the factory's extraSlots);
+   * past it the least recently active connection is evicted. Default 5,000: an open one costs
+   * about 6 KB with its SMTP session, one reading a message four times that, and a flood that
+   * churns through them keeps a multiple of what is open in V8's heap (README, Limits).
    */
   maxConnections?: number;
   /** Capture seconds without a packet after which a connection is closed; default 600. */
@@ -165,7 +166,7 @@ export class TcpReassembler {
   }
 
   private open(key: string, seg: TcpSegment, srcIsLow: boolean): Connection {
-    if (this.table.size >= this.maxConnections) this.evictOldest();
+    while (this.table.size + (this.factory.extraSlots?.() ?? 0) >= this.maxConnections && this.evictOldest());
     const roles = decideRoles(seg, this.serverPorts);
     const handler = this.factory.open(connectionInfo(seg, roles));
     const isn = roles.roleSource === 'syn' ? seg.seq : NO_ISN;
@@ -197,17 +198,19 @@ export class TcpReassembler {
     this.close(conn, finished ? 'fin' : 'evicted', conn.last);
   }
 
-  private evictOldest(): void {
+  /** False when the table is empty. */
+  private evictOldest(): boolean {
     const conn = this.table.oldest;
-    if (conn === null) return;
+    if (conn === null) return false;
     this.table.remove(conn);
-    if (conn.halves === null) return; // a tombstone or a declined connection: nothing to tell
+    if (conn.halves === null) return true; // a tombstone or a declined connection: nothing to tell
     conn.handler!.anomaly(
       'connection-cap',
       this.cur.packet,
-      `more than ${this.maxConnections} connections: this least recently active one was closed`,
+      `more than ${this.maxConnections} connection slots in use: this least recently active connection was closed`,
     );
     this.close(conn, 'evicted', conn.last);
+    return true;
   }
 
   /**

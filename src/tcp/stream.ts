@@ -70,4 +70,9 @@ export interface StreamHandler {
 export interface StreamFactory {
   /** Called once per new connection; null means the connection is not wanted. */
   open(info: ConnectionInfo): StreamHandler | null;
+  /**
+   * Connection slots the open handlers take beyond one each: a handler holding much state (a
+   * message being parsed) counts for several against the reassembler's connection cap.
+   */
+  extraSlots?(): number;
 }

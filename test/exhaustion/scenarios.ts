@@ -359,6 +359,45 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'open-messages-1e5',
+    description: 'simultaneous connections each in the middle of a MIME message, never finished',
+    cap: 'connection slots: 5,000, a session reading a message takes 6 (connection-cap)',
+    sizes: { ci: 2000, full: 110_000 },
+    mime: true,
+    options: (_size, scale) => (scale === 'ci' ? { maxConnections: 1200 } : {}),
+    *capture(size) {
+      yield pcapFileHeader();
+      for (let i = 0; i < size; i++) {
+        const c = new Conversation(0x0d000000 + Math.floor(i / 50_000), SERVER, 1024 + (i % 50_000));
+        yield* c.handshake();
+        yield* c.s(GREETING);
+        yield* c.c(`EHLO x\r\nMAIL FROM:<a${i}@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n`);
+        yield* c.s('250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n');
+        yield* c.c(
+          `From: a${i}@example.org\r\nSubject: open ${i}\r\nMIME-Version: 1.0\r\n` +
+            `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n` +
+            `Content-Type: text/plain\r\n\r\nsee http://example.net/${i}\r\n--b${i}\r\n` +
+            `Content-Type: application/octet-stream; name="x${i}.bin"\r\n` +
+            'Content-Transfer-Encoding: base64\r\n\r\nQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\r\n',
+        );
+      }
+    },
+    check(outcome, size) {
+      const evicted = anomalies(outcome.sessions, 'connection-cap').length;
+      if (outcome.sessions.length !== size) fail(`${outcome.sessions.length} sessions of ${size}`);
+      if (evicted === 0) fail('no connection-cap anomaly');
+      // What was read before a session was closed is kept: every message's headers and parts so far.
+      outcome.sessions.forEach((s, i) => {
+        const message = s.transactions[0]?.message;
+        if (message?.subject !== `open ${i}`) fail(`${s.id}: subject ${JSON.stringify(message?.subject)}`);
+        const attachment = message.attachments[0];
+        if (attachment?.filename !== `x${i}.bin` || attachment.size !== 26)
+          fail(`${s.id}: attachment ${JSON.stringify(attachment)}`);
+      });
+      return { sessions: outcome.sessions.length, evicted };
+    },
+  },
+  {
     name: 'fragments-1e5',
     description: '10^5 first fragments of IPv4 datagrams that never complete',
     cap: 'incomplete IP datagrams: 10,000 (and 64 MiB, 30 s); the oldest dropped (fragment-dropped)',
