@@ -54,10 +54,10 @@ export interface ParallelOptions
 }
 
 /**
- * A young generation of 8 MB semi-spaces, as the CLI's own `--max-semi-space-size=8`: garbage
+ * A young generation of 4 MB semi-spaces, as the CLI's own `--max-semi-space-size=4`: garbage
  * from per-packet views is collected sooner, which keeps peak memory down at a small CPU cost.
  */
-const WORKER_LIMITS = { maxYoungGenerationSizeMb: 24 };
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 12 };
 
 /** Batches a worker may have queued before reading waits for it (about 1 MiB of capture each). */
 const MAX_IN_FLIGHT = 8;
