@@ -26,6 +26,7 @@ import {
   type SelectionOptions,
   textMatcher,
 } from './report/filter.js';
+import { plural } from './report/format.js';
 import { JsonDocumentWriter, ndjsonLine } from './report/json.js';
 import { ProgressBar, type ProgressFigures } from './report/progress.js';
 import { SessionsTable } from './report/session-table.js';
@@ -202,10 +203,16 @@ interface Run {
   local?: Pick<AnalyseOptions<MessageRecord>, 'dialogue' | 'messageSink'>;
 }
 
-async function analyse(files: string[], options: CommonOptions, run: Run = {}) {
+/** The inputs, directories expanded, each checked: called before any output is made. */
+async function checkedInputs(files: string[]): Promise<string[]> {
   const paths = expandInputs(files);
-  // Every input is checked before any output, so a report never stops halfway on a bad file.
+  // A report never stops halfway on a bad file.
   for (const path of paths) await checkCaptureInput(path);
+  return paths;
+}
+
+async function analyse(files: string[], options: CommonOptions, run: Run = {}) {
+  const paths = await checkedInputs(files);
   const messages: MessageParsing = options.mime === false ? 'none' : run.headersOnly ? 'headers' : 'full';
   const bytes = inputBytes(paths);
   const bar = !options.quiet && process.stderr.isTTY && bytes !== null ? new ProgressBar(bytes) : null;
@@ -401,6 +408,8 @@ function buildProgram(): Command {
         options: CommonOptions & { output: string; mbox?: string; all?: boolean; force?: boolean },
       ) => {
         const selection: Selection = compileSelection(options);
+        // Before the output folder is made (analyse checks again: it costs a few bytes read).
+        await checkedInputs(files);
         const extractor = new Extractor({
           dir: options.output,
           mbox: options.mbox,
@@ -411,13 +420,21 @@ function buildProgram(): Command {
         try {
           await analyse(files, options, {
             local: { messageSink: extractor.sinkFactory },
+            // As each session ends: the extractor finds its messages' files by the transaction
+            // objects its sinks were made for, which a record waiting for an earlier session
+            // would not keep (past 64 they are serialised). The index is sorted at the end.
+            order: 'end',
             onSession: (session) => extractor.addSession(session),
           });
         } finally {
           const written = extractor.close();
+          if (extractor.unfiled > 0)
+            process.stderr.write(
+              `smtpcap: warning: ${plural(extractor.unfiled, 'message')} not written: no bytes kept for them\n`,
+            );
           const attachments = written.reduce((n, m) => n + m.attachments.length, 0);
           process.stderr.write(
-            `smtpcap: wrote ${written.length} message${written.length === 1 ? '' : 's'} and ${attachments} attachment${attachments === 1 ? '' : 's'} to ${escapeForTerminal(options.output)}\n`,
+            `smtpcap: wrote ${plural(written.length, 'message')} and ${plural(attachments, 'attachment')} to ${escapeForTerminal(options.output)}\n`,
           );
         }
       },

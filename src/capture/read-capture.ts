@@ -1,4 +1,4 @@
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { CaptureFormatError, CaptureInputError } from './errors.js';
 import { isPcapMagic, PcapReader } from './pcap-reader.js';
 import { BlockType, PcapngReader } from './pcapng-reader.js';
@@ -156,6 +156,13 @@ class Framing {
  */
 export async function checkCaptureInput(input: string): Promise<void> {
   if (input === '-') return;
+  try {
+    // A pipe (a FIFO, or `<(zcat x.pcap.gz)`) can be read once only: it is checked as it is read.
+    const kind = await stat(input);
+    if (!kind.isFile() && !kind.isDirectory()) return;
+  } catch (err) {
+    throw systemError(input, err);
+  }
   let head = Buffer.alloc(0);
   try {
     // Leaving the loop closes the file (the generator's finally).

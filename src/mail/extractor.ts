@@ -236,6 +236,8 @@ export class Extractor {
   private readonly mboxFd: number = -1;
   private counter = 0;
   private closed = false;
+  /** Kept transactions with data whose files were not found: they are missing from DIR. */
+  unfiled = 0;
 
   constructor(private readonly options: ExtractorOptions) {
     this.dir = options.dir;
@@ -272,7 +274,11 @@ export class Extractor {
   addSession(session: SessionRecord<MessageRecord>): void {
     for (const transaction of session.transactions) {
       const pending = this.pending.get(transaction);
-      if (!pending) continue;
+      if (!pending) {
+        // Not a transaction our sinks saw (a copy of the record): its bytes are not here.
+        if (transaction.data !== null && this.keeps(session, transaction)) this.unfiled++;
+        continue;
+      }
       this.pending.delete(transaction);
       try {
         if (this.keeps(session, transaction)) {
@@ -290,6 +296,12 @@ export class Extractor {
     if (this.closed) return this.messages;
     this.closed = true;
     const force = this.options.force ?? false;
+    // Sessions may be filed as they end: the index lists them by first packet (S1, S2, ...).
+    this.messages.sort(
+      (a, b) =>
+        Number(a.sessionId.slice(1)) - Number(b.sessionId.slice(1)) ||
+        a.transactionIndex - b.transactionIndex,
+    );
     const json = createFile(join(this.dir, 'index.json'), force);
     writeAll(json, Buffer.from(`${JSON.stringify({ messages: this.messages }, null, 2)}\n`));
     closeSync(json);

@@ -36,7 +36,8 @@ export const ANOMALY_CODES = {
   'reassembly-cap': 'out-of-order bytes held for a direction exceeded the cap; a gap was declared',
   'data-after-fin': 'bytes beyond the sequence number of a FIN: dropped',
   'syn-on-open-connection': 'a SYN with a new sequence number on an open connection: the old one was closed',
-  'connection-cap': 'more connection slots in use than the cap (a session reading a message takes several): the least recently active connection was closed',
+  'connection-cap':
+    'more connection slots in use than the cap (a session reading a message takes several): the least recently active connection was closed',
   'smuggling-sequence':
     'a non-standard end-of-data sequence (<LF>.<CR><LF>, <CR><LF>.<LF>, <LF>.<LF>) inside DATA',
 } as const;

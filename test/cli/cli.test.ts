@@ -1,7 +1,7 @@
 /** The command line as a user runs it: exit codes, messages on stderr, and what reaches stdout. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -32,6 +32,27 @@ describe('smtpcap command line', () => {
     assert.match(stdout, /│\s+148 │ delivered/);
     assert.ok(stdout.includes('1 session, 1 transaction (1 delivered, 0 rejected, 0 aborted, 0 incomplete)'));
     assert.ok(!stdout.includes(ESC));
+  });
+
+  it('reads a named pipe (a FIFO, or <(zcat x.pcap.gz)) once, as it is written', async () => {
+    const fifo = join(mkdtempSync(join(tmpdir(), 'smtpcap-fifo-')), 'capture');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'json', fifo], {
+      cwd: ROOT,
+    });
+    const out: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    const writer = createWriteStream(fifo);
+    writer.end(readFileSync(DEMO));
+    const timer = setTimeout(() => child.kill(), 30_000);
+    const code = await new Promise<number | null>((resolve) =>
+      child.on('close', (status) => resolve(status)),
+    );
+    clearTimeout(timer);
+    assert.equal(code, 0);
+    const doc = JSON.parse(Buffer.concat(out).toString('utf8'));
+    assert.equal(doc.sessions.length, 1);
+    assert.equal(doc.sessions[0].transactions[0].data.size, 148);
   });
 
   it('json prints the contract, with the message hash', () => {

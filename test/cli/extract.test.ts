@@ -6,6 +6,9 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { tcpDialogue } from '../helpers/frames.js';
+import { captureOf } from '../helpers/scripted-capture.js';
+import { smtpSteps } from '../helpers/smtp-steps.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const REAL = join(ROOT, 'fixtures/real');
@@ -160,5 +163,45 @@ describe('smtpcap extract', () => {
       stderr.trim(),
       /^smtpcap: cannot create the output folder \/proc\/smtpcap-nope\/out \(ENOENT\)$/,
     );
+  });
+
+  it('writes every message when sessions wait for an earlier one still open (more than 64)', () => {
+    // S1 greets and stays open to the end of the capture; S2..S101 each deliver one message
+    // meanwhile, so the ordered reports hold 100 finished sessions behind S1.
+    const server = { ip: '10.9.0.1', port: 25 };
+    const open = tcpDialogue({
+      client: { ip: '10.9.1.1', port: 40000 },
+      server,
+      steps: [
+        { from: 'server', data: '220 mx.test ESMTP\r\n' },
+        { from: 'client', data: 'EHLO idle.test\r\n' },
+      ],
+      close: 'none',
+    });
+    const packets = [...open];
+    const sent: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const message = `Subject: waiting ${i}\r\n\r\nbody ${i}\r\n`;
+      sent.push(message);
+      packets.push(
+        ...tcpDialogue({ client: { ip: '10.9.1.2', port: 41000 + i }, server, steps: smtpSteps(message) }),
+      );
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'smtpcap-extract-'));
+    const capture = join(dir, 'waiting.pcap');
+    writeFileSync(capture, captureOf(packets));
+    const out = join(dir, 'out');
+    const { code, stderr } = smtpcap(['extract', capture, '-o', out]);
+    assert.equal(code, 0, stderr);
+    const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')) as {
+      messages: { file: string; sessionId: string; transactionIndex: number }[];
+    };
+    assert.deepEqual(
+      index.messages.map((m) => m.sessionId),
+      sent.map((_, i) => `S${i + 2}`),
+    );
+    index.messages.forEach((m, i) => {
+      assert.equal(readFileSync(join(out, m.file), 'latin1'), sent[i]);
+    });
   });
 });
