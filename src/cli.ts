@@ -221,7 +221,7 @@ async function analyse(files: string[], options: CommonOptions, run: Run = {}) {
   const consumer = run.onSession;
   const onSession = consumer
     ? (session: SessionRecord<MessageRecord>) => {
-        if (selection.session(session)) consumer(session);
+        if (selection.session(session)) consumer(selection.narrow(session));
       }
     : undefined;
   const common = {
@@ -261,7 +261,7 @@ async function analyse(files: string[], options: CommonOptions, run: Run = {}) {
   const damage = options.strict ? firstDamage(result.inputs) : null;
   if (damage)
     throw new CaptureInputError(damage.file, `--strict: ${formatWarning('damaged', damage.warning)}`);
-  return { inputs: result.inputs, sessions: result.sessions.filter(selection.session) };
+  return { inputs: result.inputs, sessions: result.sessions.filter(selection.session).map(selection.narrow) };
 }
 
 /**

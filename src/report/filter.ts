@@ -18,6 +18,11 @@ export interface Selection {
   /** A session is shown when its id is selected and, with transaction filters, one transaction matches. */
   session(session: Session): boolean;
   transaction(session: Session, transaction: Tx): boolean;
+  /**
+   * The session as reports show it: with transaction filters, only the transactions that match
+   * (each keeps its index); otherwise the session itself.
+   */
+  narrow(session: Session): Session;
 }
 
 /** `/regex/flags` is a regular expression; anything else a case-insensitive substring. */
@@ -71,5 +76,9 @@ export function compileSelection(options: SelectionOptions): Selection {
     session: (session) =>
       (ids === null || ids.has(session.id)) &&
       (tests.length === 0 || session.transactions.some((tx) => transaction(session, tx))),
+    narrow: (session) =>
+      tests.length === 0
+        ? session
+        : { ...session, transactions: session.transactions.filter((tx) => transaction(session, tx)) },
   };
 }

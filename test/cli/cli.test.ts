@@ -55,6 +55,31 @@ describe('smtpcap command line', () => {
     assert.equal(doc.sessions[0].transactions[0].data.size, 148);
   });
 
+  it('--from, --to and --since keep only the matching transactions of the sessions shown', () => {
+    const multi = join(ROOT, 'fixtures/real/04-multi-message-session.pcap');
+    const all = JSON.parse(run(['json', multi]).stdout);
+    const senders = all.sessions[0].transactions.map(
+      (t: { mailFrom: { address: string } }) => t.mailFrom.address,
+    );
+    assert.deepEqual(senders, [
+      'one@client.test',
+      'two@client.test',
+      'three@client.test',
+      'four@client.test',
+    ]);
+    const picked = (args: string[]) =>
+      JSON.parse(run(['json', multi, ...args]).stdout).sessions.flatMap(
+        (s: { transactions: { index: number }[] }) => s.transactions.map((t) => t.index),
+      );
+    assert.deepEqual(picked(['--from', 'two']), [2]);
+    assert.deepEqual(picked(['--from', '/^(one|four)@/']), [1, 4]);
+    assert.deepEqual(picked(['--since', all.sessions[0].transactions[2].start]), [3, 4]);
+    assert.deepEqual(picked(['--from', 'nobody']), []);
+    const table = run([multi, '--from', 'two']).stdout;
+    assert.ok(table.includes('two@client.test') && !table.includes('one@client.test'));
+    assert.ok(table.includes('1 session, 1 transaction'));
+  });
+
   it('json prints the contract, with the message hash', () => {
     const { code, stdout } = run(['json', DEMO]);
     assert.equal(code, 0);
