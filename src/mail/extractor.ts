@@ -27,6 +27,7 @@ import {
 import { dirname, join } from 'node:path';
 import type { SessionRecord, Transaction, TransactionStatus } from '../smtp/records.js';
 import type { MessageSink, MessageSinkFactory } from '../smtp/transaction-builder.js';
+import { type BatchHolder, BatchPool } from './batch-pool.js';
 import { MboxWriter, writeAll } from './mbox.js';
 import { type MessageLimits, MessageParserSink, resolveLimits } from './message-parser-sink.js';
 import type { MessageRecord } from './message-record.js';
@@ -85,40 +86,68 @@ const FILE_BUFFER = 64 * 1024;
 /** Bytes of a message file name before `.eml`, leaving room for a collision suffix. */
 const MAX_STEM_BYTES = 120;
 
-/** A file we create and append to synchronously through a small buffer (bounded memory, no backlog). */
-class NewFile implements PartWriter {
-  private fd: number;
-  private buffer = Buffer.allocUnsafe(FILE_BUFFER);
+const O_APPEND_OWN = constants.O_WRONLY | constants.O_APPEND | (constants.O_NOFOLLOW ?? 0);
+/**
+ * Write buffers of the files being written, at most 64 out at once: a flood of open messages
+ * would otherwise hold a buffer (and a descriptor) per message and part.
+ */
+const fileBatches = new BatchPool(FILE_BUFFER, 64);
+
+/**
+ * A file we create and append to synchronously through a pooled buffer (bounded memory, no
+ * backlog). It is created at once (O_EXCL reserves the name) and reopened to append each buffer:
+ * thousands of messages may be open at once, and a descriptor each would run out.
+ */
+class NewFile implements PartWriter, BatchHolder {
+  lastUse = 0;
+  private batch: Buffer | null = null;
   private length = 0;
+  private ended = false;
 
   constructor(readonly path: string) {
-    this.fd = openSync(path, O_CREATE_NEW, 0o644);
+    closeSync(openSync(path, O_CREATE_NEW, 0o644));
   }
 
   write(bytes: Buffer): void {
-    if (this.fd < 0) return;
-    if (this.length + bytes.length > this.buffer.length) {
+    if (this.ended) return;
+    if (this.length + bytes.length > FILE_BUFFER) {
       this.flush();
-      if (bytes.length >= this.buffer.length) {
-        writeAll(this.fd, bytes);
+      if (bytes.length >= FILE_BUFFER) {
+        this.append(bytes);
         return;
       }
     }
-    bytes.copy(this.buffer, this.length);
+    if (this.batch === null) this.batch = fileBatches.take(this);
+    else fileBatches.touch(this);
+    bytes.copy(this.batch, this.length);
     this.length += bytes.length;
   }
 
   end(): void {
-    if (this.fd < 0) return;
+    if (this.ended) return;
+    this.surrender();
+    this.ended = true;
+  }
+
+  surrender(): void {
     this.flush();
-    closeSync(this.fd);
-    this.fd = -1;
+    if (this.batch !== null) fileBatches.give(this, this.batch);
+    this.batch = null;
   }
 
   private flush(): void {
-    if (this.length === 0) return;
-    writeAll(this.fd, this.buffer.subarray(0, this.length));
+    if (this.length === 0 || this.batch === null) return;
+    this.append(this.batch.subarray(0, this.length));
     this.length = 0;
+  }
+
+  private append(bytes: Buffer): void {
+    const fd = openSync(this.path, O_APPEND_OWN);
+    try {
+      writeAll(fd, bytes);
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 
