@@ -18,6 +18,7 @@ import type { MessageRecord } from './mail/message-record.js';
 import { analyseInParallel, defaultWorkers, type MessageParsing, messageSinkFor } from './parallel.js';
 import { decideColour } from './report/colour.js';
 import { credsJson, renderCredsTable } from './report/creds.js';
+import { DialogueStore } from './report/dialogue-store.js';
 import { escapeForTerminal } from './report/escape.js';
 import {
   compileSelection,
@@ -31,7 +32,7 @@ import { JsonDocumentWriter, ndjsonLine } from './report/json.js';
 import { ProgressBar, type ProgressFigures } from './report/progress.js';
 import { SessionsTable } from './report/session-table.js';
 import { renderStats, StatsAccumulator } from './report/stats.js';
-import { renderTranscript } from './report/transcript.js';
+import { writeTranscript } from './report/transcript.js';
 import type { DialogueEvent } from './smtp/dialogue.js';
 import type { SessionRecord } from './smtp/records.js';
 
@@ -303,28 +304,36 @@ function buildProgram(): Command {
   subcommand(program, 'transcript', 'the dialogue of each session, client and server in two colours')
     .option('--body-lines <n>', 'show at most N lines of each message body', parseCount)
     .action(async (files: string[], options: CommonOptions & { bodyLines?: number }) => {
-      const events = new Map<string, DialogueEvent[]>();
+      const store = new DialogueStore();
       const ids = options.session ? new Set(options.session.map((id) => id.toUpperCase())) : null;
       const dialogue = (id: string, event: DialogueEvent): void => {
-        if (ids && !ids.has(id)) return;
-        const list = events.get(id);
-        if (list) list.push(event);
-        else events.set(id, [event]);
+        if (!ids || ids.has(id)) store.add(id, event);
       };
-      const { sessions } = await analyse(files, options, {
-        local: { dialogue },
-        keep: true,
-        hashMessages: false,
-      });
       const colour = stdoutColour(options);
-      const parts = sessions.map((session) =>
-        renderTranscript(session, events.get(session.id) ?? [], {
-          colour,
-          bodyLines: options.bodyLines,
-          showSecrets: options.showSecrets,
-        }),
-      );
-      await write(parts.join('\n'));
+      let separator = '';
+      // --strict must be able to print nothing when an input turns out damaged: it holds the text.
+      const held: string[] = [];
+      const out = options.strict
+        ? (text: string) => held.push(text)
+        : (text: string) => process.stdout.write(text);
+      // Each session is printed when its record comes (by first packet) and its lines let go.
+      await analyse(files, options, {
+        local: { dialogue },
+        hashMessages: false,
+        onSession: (session) => {
+          const dialogueHeld = store.take(session.id);
+          out(separator);
+          separator = '\n';
+          writeTranscript(
+            session,
+            dialogueHeld.events,
+            { colour, bodyLines: options.bodyLines, showSecrets: options.showSecrets },
+            { lines: dialogueHeld.omittedLines, bytes: dialogueHeld.omittedBytes },
+            out,
+          );
+        },
+      });
+      await write(held.join(''));
     });
 
   subcommand(program, 'json', 'sessions as JSON (the schema is in the README)', { workers: true })

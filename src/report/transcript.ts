@@ -90,14 +90,69 @@ function startsNewMessage(event: DialogueEvent): boolean {
   return !verb.startsWith('BDAT');
 }
 
+/** The events with each `body` event cut into its lines (a store may join a packet's lines into one). */
+function* eachLine(events: DialogueEvent[]): Generator<DialogueEvent> {
+  for (const event of events) {
+    if (event.kind !== 'body') {
+      yield event;
+      continue;
+    }
+    const bytes = event.bytes;
+    let start = 0;
+    while (start < bytes.length) {
+      const lf = bytes.indexOf(0x0a, start);
+      const end = lf < 0 ? bytes.length : lf + 1;
+      yield { ...event, bytes: bytes.subarray(start, end), length: end - start };
+      start = end;
+    }
+    if (bytes.length === 0) yield event;
+  }
+}
+
+/** Lines of text handed on in pieces of about 64 KiB: a long session is never one string. */
+class LineBatcher {
+  private pending: string[] = [];
+  private size = 0;
+
+  constructor(private readonly write: (text: string) => void) {}
+
+  push(line: string): void {
+    this.pending.push(line);
+    this.size += line.length + 1;
+    if (this.size >= 64 * 1024) this.end();
+  }
+
+  end(): void {
+    if (this.pending.length === 0) return;
+    this.write(`${this.pending.join('\n')}\n`);
+    this.pending = [];
+    this.size = 0;
+  }
+}
+
 export function renderTranscript(
   session: SessionRecord<MessageRecord>,
   events: DialogueEvent[],
   opts: TranscriptOptions,
+  omitted: { lines: number; bytes: number } = { lines: 0, bytes: 0 },
 ): string {
+  const pieces: string[] = [];
+  writeTranscript(session, events, opts, omitted, (text) => pieces.push(text));
+  return pieces.join('');
+}
+
+/** renderTranscript's text, handed to `write` in pieces as it is made. */
+export function writeTranscript(
+  session: SessionRecord<MessageRecord>,
+  events: DialogueEvent[],
+  opts: TranscriptOptions,
+  omitted: { lines: number; bytes: number },
+  write: (text: string) => void,
+): void {
   const palette = createPalette(opts.colour);
   const limit = opts.bodyLines === undefined ? Number.POSITIVE_INFINITY : Math.max(0, opts.bodyLines);
-  const out = header(session, palette);
+  const out = new LineBatcher(write);
+  for (const line of header(session, palette)) out.push(line);
   out.push('');
 
   let bodyShown = 0;
@@ -115,7 +170,7 @@ export function renderTranscript(
     elidedBytes = 0;
   };
 
-  for (const event of events) {
+  for (const event of eachLine(events)) {
     const fromClient = event.dir === Direction.ClientToServer;
     const colour: Paint = fromClient ? palette.client : palette.server;
     const side = fromClient ? 'C' : 'S';
@@ -156,5 +211,12 @@ export function renderTranscript(
     out.push(`${palette.dim(time)} ${marker} ${line}`);
   }
   flushElided();
-  return `${out.join('\n')}\n`;
+  if (omitted.lines > 0)
+    out.push(
+      palette.warn(
+        `… ${omitted.lines} more line${omitted.lines === 1 ? '' : 's'} (${omitted.bytes} bytes) not kept: ` +
+          'the transcript holds at most 8 MiB of dialogue at once …',
+      ),
+    );
+  out.end();
 }

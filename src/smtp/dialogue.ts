@@ -21,7 +21,10 @@ export interface DialogueEvent {
   kind: DialogueKind;
   ts: string;
   packet: number;
-  /** The raw bytes of the line, including its line ending (empty for tls and gap). */
+  /**
+   * The raw bytes of the line, including its line ending (empty for tls and gap): a view valid
+   * only during the listener's call (most lines are not kept: a listener copies what it keeps).
+   */
   bytes: Buffer;
   /** Byte count for tls and gap events (bytes.length for the others). */
   length: number;

@@ -138,8 +138,11 @@ export class SmtpSessionFactory<M> implements StreamFactory {
       dialogue: listener
         ? (_id, event) => {
             if (entry.id !== null) listener(entry.id, event);
-            else if (entry.events) entry.events.push(event);
-            else entry.events = [event];
+            else {
+              const kept = { ...event, bytes: Buffer.from(event.bytes) };
+              if (entry.events) entry.events.push(kept);
+              else entry.events = [kept];
+            }
           }
         : undefined,
       onRecord: (record, ready) => {

@@ -72,6 +72,7 @@ export interface SmtpSessionOptions<M> {
 
 const CR = 0x0d;
 const LF = 0x0a;
+const EMPTY_BYTES = Buffer.alloc(0);
 
 /** RFC 5321 §4.5.3.1.4: a command line is at most 512 octets with its CRLF. */
 const MAX_COMMAND_LINE = 512;
@@ -1181,7 +1182,7 @@ export class SmtpSession<M> implements StreamHandler {
       kind,
       ts: this.ts(at),
       packet: at.packet,
-      bytes: bytes ? Buffer.from(bytes) : Buffer.alloc(0),
+      bytes: bytes ?? EMPTY_BYTES,
       length,
     });
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { InputSummary } from '../../src/capture/raw-packet.js';
 import type { MessageRecord } from '../../src/mail/message-record.js';
+import { DialogueStore } from '../../src/report/dialogue-store.js';
 import { jsonDocument, ndjsonLine } from '../../src/report/json.js';
 import { renderSessionsTable } from '../../src/report/session-table.js';
 import { computeStats, renderStats } from '../../src/report/stats.js';
@@ -290,6 +291,50 @@ function dialogue(bodyCount: number): DialogueEvent[] {
   events.push(ev(C, 'line', '.\r\n'), ev(S, 'line', '250 queued\r\n'));
   return events;
 }
+
+describe('DialogueStore', () => {
+  it("joins a packet's message lines, renders them line by line, and counts what passes its budget", () => {
+    const events = dialogue(3);
+    // The three body lines as if one packet carried them.
+    for (const e of events.filter((e) => e.kind === 'body')) e.packet = 100;
+    const everything = new DialogueStore();
+    for (const e of events) everything.add('S1', e);
+    const held = everything.take('S1');
+    assert.equal(held.events.length, events.length - 2);
+    assert.equal(
+      held.events.filter((e) => e.kind === 'body')[0].bytes.toString(),
+      'line 1\r\nline 2\r\nline 3\r\n',
+    );
+    assert.equal(
+      renderTranscript(session(), held.events, { colour: false }),
+      renderTranscript(session(), dialogue(3), { colour: false }).replace(
+        /\.0000(09|10|11) C\|/g,
+        '.000009 C|',
+      ),
+    );
+    // A budget for the first two events: the other eleven are counted, with their bytes.
+    const small = new DialogueStore(2 * 256 + 27 + 18);
+    for (const e of dialogue(3)) small.add('S1', e);
+    const cut = small.take('S1');
+    assert.deepEqual(
+      cut.events.map((e) => e.bytes.toString()),
+      ['220 mx.example.test ESMTP\r\n', 'EHLO client.test\r\n'],
+    );
+    assert.equal(cut.omittedLines, 11);
+    const out = renderTranscript(
+      session(),
+      cut.events,
+      { colour: false },
+      { lines: 11, bytes: cut.omittedBytes },
+    );
+    assert.ok(
+      out.endsWith(
+        `… 11 more lines (${cut.omittedBytes} bytes) not kept: the transcript holds at most 8 MiB of dialogue at once …\n`,
+      ),
+    );
+    assert.deepEqual(small.take('S1').events, []);
+  });
+});
 
 describe('renderTranscript', () => {
   it('renders a header and one line per event with time and direction', () => {
