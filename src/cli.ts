@@ -390,10 +390,17 @@ function buildProgram(): Command {
   })
     .option('--json', 'a JSON array of the attempts (secrets included)')
     .action(async (files: string[], options: CommonOptions & { json?: boolean }) => {
-      const { sessions: selected } = await analyse(
+      // Only sessions with an AUTH attempt are kept, and only what the report reads of them.
+      const selected: SessionRecord<MessageRecord>[] = [];
+      await analyse(
         files,
         { ...options, mime: false },
-        { keep: true, hashMessages: false },
+        {
+          hashMessages: false,
+          onSession: (session) => {
+            if (session.auth.length > 0) selected.push({ ...session, transactions: [], anomalies: [] });
+          },
+        },
       );
       await write(
         options.json

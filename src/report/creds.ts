@@ -6,10 +6,10 @@
  */
 import type { AuthAttempt, SessionRecord } from '../smtp/records.js';
 import type { Endpoint } from '../tcp/stream.js';
+import { type Align, cellWidth, drawBoxTable } from './box-table.js';
 import { createPalette } from './colour.js';
 import { escapeForTerminal } from './escape.js';
 import { formatFlow, plural, truncateEscaped } from './format.js';
-import { newSmallTable } from './small-table.js';
 
 export interface CredsOptions {
   colour: boolean;
@@ -77,23 +77,38 @@ function secretOf(a: AuthAttempt, showSecrets: boolean): string {
 
 export function renderCredsTable(sessions: SessionRecord<unknown>[], opts: CredsOptions): string {
   const palette = createPalette(opts.colour);
-  const head = ['session', 'client → server', 'mechanism', 'user', 'credentials', 'outcome'];
-  const table = newSmallTable(head, palette);
+  const head = ['session', 'client → server', 'mechanism', 'user', 'credentials', 'outcome'].map((h) =>
+    palette.bold(h),
+  );
   const records = credentialRecords(sessions);
+  const widths = head.map(cellWidth);
+  const rows: string[][] = [];
   let succeeded = 0;
   for (const r of records) {
     const code = r.reply === null ? '' : ` ${r.reply.code}`;
     const paint = r.outcome === 'success' ? palette.ok : r.outcome === 'unknown' ? palette.warn : palette.bad;
     if (r.outcome === 'success') succeeded++;
-    table.push([
+    const row = [
       escapeForTerminal(r.session),
       formatFlow(r.client, r.server),
       escapeForTerminal(r.mechanism),
       userOf(r),
       secretOf(r, opts.showSecrets === true),
       paint(`${r.outcome}${code}`),
-    ]);
+    ];
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i], cellWidth(cell));
+    });
+    rows.push(row);
   }
-  const footer = `${plural(records.length, 'attempt')}, ${succeeded} succeeded`;
-  return `${table.toString()}\n${footer}\n`;
+  // Drawn by our box table: cli-table3 overflows its stack past a few thousand rows.
+  const table = [
+    ...drawBoxTable(
+      head,
+      rows,
+      widths,
+      head.map((): Align => 'left'),
+    ),
+  ].join('');
+  return `${table}${plural(records.length, 'attempt')}, ${succeeded} succeeded\n`;
 }

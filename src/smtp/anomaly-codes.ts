@@ -31,6 +31,9 @@ export const ANOMALY_CODES = {
   'missing-reply':
     'the capture ended before the server answered a command that decides what the client bytes after it are',
   'anomaly-cap': 'more anomalies than the per-session cap: the rest were counted, not listed',
+  'transaction-cap':
+    'more than 10,000 transactions in one session: the rest were followed and counted, not listed (messages not read)',
+  'auth-cap': 'more than 1000 AUTH attempts in one session: the rest were followed and counted, not listed',
   'pending-cap': 'client bytes waiting for a server reply exceeded the cap; assumed the reply came',
   'overlap-conflict': 'a retransmitted TCP range carried different bytes; the first copy was kept',
   'reassembly-cap': 'out-of-order bytes held for a direction exceeded the cap; a gap was declared',

@@ -46,6 +46,13 @@ export interface SmtpLimits {
   maxRecipients: number;
   /** Commands listed per session; the rest are still read, but not listed (`command-cap`). */
   maxCommands: number;
+  /** AUTH attempts listed per session; the rest are still followed, but not listed (`auth-cap`). */
+  maxAuthAttempts: number;
+  /**
+   * Transactions listed per session; the rest are still followed (replies, state) but not listed,
+   * and their message bytes are only counted (`transaction-cap`).
+   */
+  maxTransactions: number;
 }
 
 export const DEFAULT_SMTP_LIMITS: SmtpLimits = {
@@ -54,6 +61,8 @@ export const DEFAULT_SMTP_LIMITS: SmtpLimits = {
   maxAnomalies: 1000,
   maxRecipients: 1000,
   maxCommands: 10_000,
+  maxAuthAttempts: 1000,
+  maxTransactions: 10_000,
 };
 
 export interface SmtpSessionOptions<M> {
@@ -235,6 +244,8 @@ export class SmtpSession<M> implements StreamHandler {
   /** The client spoke LHLO: after the message, one reply per accepted recipient. */
   private lmtp = false;
   private commandsUnlisted = 0;
+  private authUnlisted = 0;
+  private transactionsUnlisted = 0;
   /** The shared queue entry of each transaction's unlisted RCPTs (see overflowRecipient); made on the first. */
   private overflowItems: WeakMap<TransactionBuilder<M>, PendingReply<M>> | null = null;
   /** The newest pending command that must end a pipelined group, until its reply comes. */
@@ -357,6 +368,18 @@ export class SmtpSession<M> implements StreamHandler {
         `${this.commandsUnlisted} further commands read but not listed`,
       );
     }
+    if (this.transactionsUnlisted > 0)
+      this.addAnomaly(
+        'transaction-cap',
+        at.packet,
+        `${this.transactionsUnlisted} further transactions followed but not listed (their messages not read)`,
+      );
+    if (this.authUnlisted > 0)
+      this.addAnomaly(
+        'auth-cap',
+        at.packet,
+        `${this.authUnlisted} further AUTH attempts followed but not listed`,
+      );
     if (this.unlistedAnomalies > 0) {
       this.anomalies.push({
         code: 'anomaly-cap',
@@ -676,7 +699,8 @@ export class SmtpSession<M> implements StreamHandler {
       case 'AUTH': {
         const [mechanism = '', initial] = arg.trim().split(/\s+/);
         const sasl = new SaslExchange(mechanism, initial ?? null, at.packet);
-        this.auth.push(sasl);
+        if (this.auth.length < this.opts.limits.maxAuthAttempts) this.auth.push(sasl);
+        else this.authUnlisted++;
         this.expect({ kind: 'auth', command, tx: null, sasl });
         return;
       }
@@ -774,14 +798,16 @@ export class SmtpSession<M> implements StreamHandler {
     ts: string,
     mailFrom: TransactionBuilder<M>['record']['mailFrom'],
   ): TransactionBuilder<M> {
+    const listed = this.transactions.length < this.opts.limits.maxTransactions;
     const tx = new TransactionBuilder<M>(
       this.transactions.length + 1,
       ts,
       mailFrom,
-      this.opts.messageSink,
-      this.opts.hashMessages,
+      listed ? this.opts.messageSink : undefined,
+      listed && this.opts.hashMessages,
     );
-    this.transactions.push(tx);
+    if (listed) this.transactions.push(tx);
+    else this.transactionsUnlisted++;
     this.current = tx;
     return tx;
   }
@@ -1062,7 +1088,8 @@ export class SmtpSession<M> implements StreamHandler {
     for (const item of this.pending) if (item.tx === tx) item.tx = into;
     if (this.current === tx) this.current = into;
     if (this.dataTx === tx) this.dataTx = into;
-    this.transactions.splice(this.transactions.indexOf(tx), 1);
+    const listedAt = this.transactions.indexOf(tx);
+    if (listedAt >= 0) this.transactions.splice(listedAt, 1);
   }
 
   private onHeloReply(item: PendingReply<M>, reply: Reply, lines: ReplyLine[]): void {

@@ -1036,7 +1036,15 @@ export async function runSmtpSession(input: SmtpInput): Promise<void> {
   let ready: Promise<void> | null = null;
   const events: DialogueEvent[] = [];
   const limits = input.small
-    ? { maxLineBytes: 64, maxPendingBytes: 128, maxAnomalies: 5, maxRecipients: 2, maxCommands: 5 }
+    ? {
+        maxLineBytes: 64,
+        maxPendingBytes: 128,
+        maxAnomalies: 5,
+        maxRecipients: 2,
+        maxCommands: 5,
+        maxAuthAttempts: 2,
+        maxTransactions: 3,
+      }
     : DEFAULT_SMTP_LIMITS;
   const session = new SmtpSession<MessageRecord>({
     id: 'S1',

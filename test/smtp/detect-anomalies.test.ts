@@ -188,4 +188,53 @@ describe('anomalies', () => {
     assert.deepEqual(codes(session), ['too-many-recipients', 'command-cap']);
     assert.equal(session.anomalies[1].detail, '5 further commands read but not listed');
   });
+
+  it('transaction and AUTH floods: past their caps they are followed and counted, and the rest stays in step', async () => {
+    const message = (n: number) => [
+      c(`MAIL FROM:<m${n}@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n`),
+      s('250 ok\r\n250 ok\r\n354 go\r\n'),
+      c(`Subject: ${n}\r\n\r\nbody ${n}\r\n.\r\n`),
+      s(`250 queued as Q${n}\r\n`),
+    ];
+    const session = await sessionOf(
+      [
+        s('220 mx\r\n'),
+        c('EHLO c\r\n'),
+        s('250-mx\r\n250-AUTH PLAIN\r\n250 PIPELINING\r\n'),
+        ...[1, 2, 3].flatMap((n) => [
+          c(`AUTH PLAIN ${Buffer.from(`\0u${n}\0p${n}`).toString('base64')}\r\n`),
+          s('535 no\r\n'),
+        ]),
+        ...[1, 2, 3, 4].flatMap(message),
+        c('QUIT\r\n'),
+        s('221 bye\r\n'),
+      ],
+      {},
+      { smtpLimits: { maxTransactions: 2, maxAuthAttempts: 2 } },
+    );
+    assert.deepEqual(
+      session.transactions.map((tx) => [tx.index, tx.mailFrom?.address, tx.status, tx.data?.queueId]),
+      [
+        [1, 'm1@x', 'delivered', 'Q1'],
+        [2, 'm2@x', 'delivered', 'Q2'],
+      ],
+    );
+    assert.deepEqual(
+      session.auth.map((a) => [a.username, a.password, a.reply?.code]),
+      [
+        ['u1', 'p1', 535],
+        ['u2', 'p2', 535],
+      ],
+    );
+    assert.deepEqual(
+      session.anomalies.map((a) => [a.code, a.detail]),
+      [
+        ['transaction-cap', '2 further transactions followed but not listed (their messages not read)'],
+        ['auth-cap', '1 further AUTH attempts followed but not listed'],
+      ],
+    );
+    // The commands after the caps were still answered in order: QUIT got its 221.
+    assert.equal(session.commands.at(-1)?.reply?.code, 221);
+    assert.equal(session.state, 'complete');
+  });
 });
