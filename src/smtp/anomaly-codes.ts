@@ -31,6 +31,7 @@ export const ANOMALY_CODES = {
   'missing-reply':
     'the capture ended before the server answered a command that decides what the client bytes after it are',
   'anomaly-cap': 'more anomalies than the per-session cap: the rest were counted, not listed',
+  'reply-cap': 'a multi-line reply of more than 1000 lines: the rest were read and counted, not kept',
   'transaction-cap':
     'more than 10,000 transactions in one session: the rest were followed and counted, not listed (messages not read)',
   'auth-cap': 'more than 1000 AUTH attempts in one session: the rest were followed and counted, not listed',

@@ -87,6 +87,8 @@ const EMPTY_BYTES = Buffer.alloc(0);
 const MAX_COMMAND_LINE = 512;
 /** RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with its CRLF. */
 const MAX_REPLY_LINE = 512;
+/** Lines of one multi-line reply kept (an EHLO reply has a few dozen); the rest are counted (`reply-cap`). */
+const MAX_REPLY_LINES = 1000;
 
 const KNOWN_VERBS = new Set([
   'HELO',
@@ -226,6 +228,8 @@ export class SmtpSession<M> implements StreamHandler {
   private saslItem: PendingReply<M> | null = null;
 
   private replyLines: ReplyLine[] = [];
+  /** Continuation lines of the current reply read past MAX_REPLY_LINES and not kept. */
+  private replyLinesDropped = 0;
   private greeting: Reply | null = null;
   /** The capture began mid-session: client lines are not trusted as commands until one parses. */
   private resyncing: boolean;
@@ -341,6 +345,7 @@ export class SmtpSession<M> implements StreamHandler {
       if (this.serverTls) return;
       this.serverLinesMade?.flush();
       this.replyLines = [];
+      this.replyLinesDropped = 0;
       this.serverSkipToLineEnd = true;
       this.addAnomaly('gap-in-commands', at.packet, `${length} bytes of server replies missing`);
     }
@@ -932,8 +937,24 @@ export class SmtpSession<M> implements StreamHandler {
       this.addAnomaly('reply-line-without-code', at.packet, 'server line without a reply code');
       return;
     }
+    if (parsed.continues && this.replyLines.length >= MAX_REPLY_LINES) {
+      this.replyLinesDropped++;
+      return;
+    }
     this.replyLines.push(parsed);
     if (parsed.continues) return;
+    this.endReply(at);
+  }
+
+  private endReply(at: PacketRef): void {
+    if (this.replyLinesDropped > 0) {
+      this.addAnomaly(
+        'reply-cap',
+        at.packet,
+        `${this.replyLinesDropped} lines of a multi-line reply read but not kept`,
+      );
+      this.replyLinesDropped = 0;
+    }
     const lines = this.replyLines;
     this.replyLines = [];
     this.handleReply(buildReply(lines, at.packet), lines, at);
@@ -945,11 +966,7 @@ export class SmtpSession<M> implements StreamHandler {
     if (partial && partial.length > 0 && !this.serverSkipToLineEnd) {
       this.serverLine(partial, this.serverLines.dropped, at);
     }
-    if (this.replyLines.length > 0) {
-      const lines = this.replyLines;
-      this.replyLines = [];
-      this.handleReply(buildReply(lines, at.packet), lines, at);
-    }
+    if (this.replyLines.length > 0) this.endReply(at);
   }
 
   private handleReply(reply: Reply, lines: ReplyLine[], at: PacketRef): void {

@@ -237,4 +237,24 @@ describe('anomalies', () => {
     assert.equal(session.commands.at(-1)?.reply?.code, 221);
     assert.equal(session.state, 'complete');
   });
+
+  it('a multi-line reply of 1,500 lines keeps 1000 and its last, counts the other 499, and stays in step', async () => {
+    const lines = Array.from({ length: 1499 }, (_, i) => `250-CAP${i}\r\n`).join('');
+    const session = await sessionOf([
+      s('220 mx\r\n'),
+      c('EHLO c\r\n'),
+      s(`${lines}250 LAST\r\n`),
+      c('QUIT\r\n'),
+      s('221 bye\r\n'),
+    ]);
+    assert.deepEqual(
+      session.anomalies.map((a) => [a.code, a.detail]),
+      [['reply-cap', '499 lines of a multi-line reply read but not kept']],
+    );
+    const ehlo = session.commands[0].reply;
+    assert.equal(ehlo?.code, 250);
+    const kept = ehlo?.text.split('\n') ?? [];
+    assert.deepEqual([kept.length, kept[0], kept[999], kept[1000]], [1001, 'CAP0', 'CAP999', 'LAST']);
+    assert.equal(session.commands[1].reply?.code, 221);
+  });
 });
