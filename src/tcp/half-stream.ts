@@ -24,9 +24,17 @@ interface Held {
   ref: PacketRef;
 }
 
+/** Out-of-order bytes held by every direction of every connection together. */
+export interface HeldPool {
+  held: number;
+  max: number;
+}
+
 export interface HalfStreamLimits {
   /** Bytes held out of order before a gap is forced past the first hole. */
   maxBuffered: number;
+  /** Shared by all streams: past its max, the stream that adds bytes forces its gap. */
+  pool: HeldPool;
   /** Bytes already delivered that are kept to compare retransmissions against (0: none). */
   overlapCheckBytes: number;
 }
@@ -172,7 +180,7 @@ export class HalfStream {
   /** Drops buffers once the connection is closed. */
   release(): void {
     this.held = [];
-    this.heldBytes = 0;
+    this.addHeld(-this.heldBytes);
     this.ring = null;
     this.recSeq = null;
     this.recPkt = null;
@@ -234,13 +242,16 @@ export class HalfStream {
     } else {
       this.insert(seq, data, len, at);
       this.drain();
-      if (this.heldBytes > this.limits.maxBuffered) {
+      const pool = this.limits.pool;
+      if (this.heldBytes > this.limits.maxBuffered || pool.held > pool.max) {
         this.handler.anomaly(
           'reassembly-cap',
           at.packet,
-          `${dirLabel(this.dir)}: ${this.heldBytes} bytes held out of order (cap ${this.limits.maxBuffered})`,
+          this.heldBytes > this.limits.maxBuffered
+            ? `${dirLabel(this.dir)}: ${this.heldBytes} bytes held out of order (cap ${this.limits.maxBuffered})`
+            : `${dirLabel(this.dir)}: ${pool.held} bytes held out of order by all connections (cap ${pool.max})`,
         );
-        while (this.heldBytes > this.limits.maxBuffered && this.held.length !== 0) {
+        while ((this.heldBytes > this.limits.maxBuffered || pool.held > pool.max) && this.held.length !== 0) {
           this.advanceTo(this.held[0].seq, at);
           this.drain();
         }
@@ -299,9 +310,14 @@ export class HalfStream {
       // The payload is a view into a capture chunk that will be reused: copy it.
       copy = Buffer.allocUnsafe(len);
       data.copy(copy, 0, 0, len);
-      this.heldBytes += len;
+      this.addHeld(len);
     }
     return { seq, len, data: copy, ref };
+  }
+
+  private addHeld(delta: number): void {
+    this.heldBytes += delta;
+    this.limits.pool.held += delta;
   }
 
   /** Delivers held ranges that start at `next`. */
@@ -309,7 +325,7 @@ export class HalfStream {
     const held = this.held;
     while (held.length !== 0 && held[0].seq === this.next) {
       const h = held.shift()!;
-      if (h.data !== null) this.heldBytes -= h.len;
+      if (h.data !== null) this.addHeld(-h.len);
       this.emit(h.data, h.len, h.ref);
     }
   }
@@ -357,7 +373,7 @@ export class HalfStream {
       const cut = keep > 0 ? h.len - keep : h.len;
       if (h.data !== null) {
         dropped += cut;
-        this.heldBytes -= cut;
+        this.addHeld(-cut);
       }
       if (keep > 0) {
         h.len = keep;

@@ -23,6 +23,11 @@ export interface TcpReassemblerOptions {
   /** Out-of-order bytes held per direction before a gap is forced; default 4 MiB. */
   maxBufferedBytesPerDirection?: number;
   /**
+   * Out-of-order bytes held by all connections together; past it the direction that adds bytes
+   * forces its gap. Default 32 MiB: 200 connections each 4 MiB ahead would hold 800 MB.
+   */
+  maxBufferedBytes?: number;
+  /**
    * Connection slots (tombstones of closed connections included, and the factory's extraSlots);
    * past it the least recently active connection is evicted. Default 5,000: an open one costs
    * about 6 KB with its SMTP session, one reading a message four times that, and a flood that
@@ -37,6 +42,7 @@ export interface TcpReassemblerOptions {
 
 export const REASSEMBLER_DEFAULTS = {
   maxBufferedBytesPerDirection: 4 * 1024 * 1024,
+  maxBufferedBytes: 32 * 1024 * 1024,
   maxConnections: 5_000,
   idleTimeoutSec: 600,
   overlapCheckBytes: 32 * 1024,
@@ -80,6 +86,7 @@ export class TcpReassembler {
     this.idleTimeoutSec = options.idleTimeoutSec ?? REASSEMBLER_DEFAULTS.idleTimeoutSec;
     this.limits = {
       maxBuffered: options.maxBufferedBytesPerDirection ?? REASSEMBLER_DEFAULTS.maxBufferedBytesPerDirection,
+      pool: { held: 0, max: options.maxBufferedBytes ?? REASSEMBLER_DEFAULTS.maxBufferedBytes },
       overlapCheckBytes: options.overlapCheckBytes ?? REASSEMBLER_DEFAULTS.overlapCheckBytes,
     };
   }

@@ -536,4 +536,23 @@ describe('retained bytes for overlap checks', () => {
     assert.deepEqual(rec.only.anomalies(), []);
     rec.only.assertClosed('end-of-capture', [10000, 0], [500, 0]);
   });
+
+  test('all connections together: past their shared cap the direction that adds bytes forces its gap', () => {
+    const { r, rec, feeder } = setup({ maxBufferedBytesPerDirection: 100, maxBufferedBytes: 12 });
+    const a = new Talk(feeder, '10.0.0.1:40001', '10.0.0.2:25');
+    const b = new Talk(feeder, '10.0.0.1:40002', '10.0.0.2:25');
+    a.c(1, 'x');
+    b.c(1, 'y');
+    a.c(4, 'abcdefgh'); // 8 held, under both caps
+    const over = b.c(4, 'ijklmn'); // 14 held in all: b's gap
+    assert.deepEqual(rec.conns[0].anomalies(), []);
+    assert.deepEqual(
+      rec.conns[1].anomalies().map((x) => [x.code, x.packet, x.detail]),
+      [['reassembly-cap', over, 'client->server: 14 bytes held out of order by all connections (cap 12)']],
+    );
+    assert.equal(rec.conns[1].stream(C), 'y<gap 2>ijklmn');
+    a.c(2, 'ok');
+    assert.equal(rec.conns[0].stream(C), 'xokabcdefgh');
+    r.finish();
+  });
 });
