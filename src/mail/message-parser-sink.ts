@@ -233,7 +233,7 @@ export class MessageParserSink implements MessageSink<MessageRecord>, BatchHolde
     if (this.batchLength + bytes.length > FORWARD_BATCH) {
       this.flushBatch();
       if (bytes.length >= FORWARD_BATCH) {
-        this.deliver(keptCopy(bytes));
+        this.deliver(bytes);
         return;
       }
     }
@@ -245,27 +245,31 @@ export class MessageParserSink implements MessageSink<MessageRecord>, BatchHolde
 
   private flushBatch(): void {
     if (this.batch === null || this.batchLength === 0) return;
-    // The parser keeps what it is given until it gets to it: it gets a copy of just the bytes,
-    // and the batch is used again.
-    const copy = keptCopy(this.batch.subarray(0, this.batchLength));
+    const bytes = this.batch.subarray(0, this.batchLength);
     this.batchLength = 0;
-    this.deliver(copy);
+    this.deliver(bytes);
   }
 
-  /** Forwarded bytes to mailparser, or held for it while it may still be needed. */
-  private deliver(copy: Buffer): void {
+  /**
+   * Forwarded bytes (a view valid during the call) to mailparser, or held for it while it may
+   * still be needed. Both keep a copy: the parser keeps what it is given until it gets to it,
+   * and batches are used again. Bytes that pass HOLD_LIMIT are never copied.
+   */
+  private deliver(bytes: Buffer): void {
     if (this.parser !== null) {
-      this.parser.write(copy);
+      this.parser.write(keptCopy(bytes));
       return;
     }
     if (this.committed) return;
-    this.held.push(copy);
-    this.heldBytes += copy.length;
-    if (this.heldBytes <= HOLD_LIMIT) return;
-    // Nothing differs so far (mailparser would be reading the message otherwise).
-    this.committed = true;
-    this.held = [];
-    this.heldBytes = 0;
+    if (this.heldBytes + bytes.length > HOLD_LIMIT) {
+      // Nothing differs so far (mailparser would be reading the message otherwise).
+      this.committed = true;
+      this.held = [];
+      this.heldBytes = 0;
+      return;
+    }
+    this.held.push(keptCopy(bytes));
+    this.heldBytes += bytes.length;
   }
 
   surrender(): void {

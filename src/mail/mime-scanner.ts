@@ -87,6 +87,8 @@ const DASH = 0x2d;
 const DELIMITER_OVERHEAD = 2 + 2 + 998 + 4;
 /** Largest header block of one part we keep for parsing; the rest is flagged and ignored. */
 const MAX_HEADER_BYTES = 256 * 1024;
+/** Bytes of one unfinished header line held while its end is awaited (`mime-header-too-long` past it). */
+const MAX_HELD_HEADER_LINE = 64 * 1024;
 const CRLF = Buffer.from('\r\n');
 const CR_BYTE = Buffer.from([CR]);
 const BARE_LF = Buffer.from('\n');
@@ -355,6 +357,18 @@ export class MimeScanner {
       this.byteAt(piece, 0) === DASH &&
       (total < 2 || this.byteAt(piece, 1) === DASH) &&
       total <= this.maxBoundary + DELIMITER_OVERHEAD;
+    if (
+      this.mode === Mode.Header &&
+      (total > MAX_HELD_HEADER_LINE || this.headerBytes + total > MAX_HEADER_BYTES)
+    ) {
+      // A header line with no end past these caps is not held (thousands of messages may be
+      // open at once); the rest of it is skipped.
+      this.anomalies.add(MIME_ANOMALIES.headerTooLong);
+      this.carry = [];
+      this.carryBytes = 0;
+      this.midLine = true;
+      return;
+    }
     if (this.mode === Mode.Header || couldBeBoundary) {
       this.carry.push(Buffer.from(piece));
       this.carryBytes = total;

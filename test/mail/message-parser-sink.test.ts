@@ -601,3 +601,17 @@ describe('indicators read without mailparser', () => {
     );
   });
 });
+
+describe('a header line with no end', () => {
+  it('is not held past 64 KiB: flagged, and the rest of the message still read', async () => {
+    const message = Buffer.concat([
+      Buffer.from('Subject: kept\r\nX-Flood: '),
+      Buffer.alloc(200 * 1024, 'A'),
+      Buffer.from('\r\nTo: b@example.test\r\n\r\nbody http://example.net/after\r\n'),
+    ]);
+    const record = await parse(message, 1460);
+    assert.ok(record.anomalies.includes('mime-header-too-long'));
+    assert.equal(record.subject, 'kept');
+    assert.deepEqual(record.urls, ['http://example.net/after']);
+  });
+});
