@@ -147,7 +147,10 @@ export interface SessionPipeOptions<M> extends SessionOptions {
  */
 export class SessionPipe<M> {
   private readonly reassembler: TcpReassembler;
-  private readonly settling: Promise<void>[] = [];
+  /** Records waiting for their message sinks; each leaves the set once delivered. */
+  private readonly settling = new Set<Promise<void>>();
+  /** The first error a delivery threw, rethrown by finish. */
+  private failure: unknown = null;
   private inputIndex = 0;
 
   constructor(options: SessionPipeOptions<M>) {
@@ -164,8 +167,18 @@ export class SessionPipe<M> {
         ? (info, state) => options.onConnection?.([this.inputIndex, info.first.packet], state)
         : undefined,
       onRecord: (record, ready) => {
-        if (ready) this.settling.push(ready.then(() => deliver(record)));
-        else deliver(record);
+        if (!ready) {
+          deliver(record);
+          return;
+        }
+        // Kept only until delivered: a capture of a million messages must not hold a million.
+        const settled: Promise<void> = ready
+          .then(() => deliver(record))
+          .catch((err: unknown) => {
+            this.failure ??= err;
+          })
+          .finally(() => this.settling.delete(settled));
+        this.settling.add(settled);
       },
     });
     this.reassembler = new TcpReassembler(factory, {
@@ -188,7 +201,8 @@ export class SessionPipe<M> {
   /** The end of the capture: every connection is flushed and closed, every message settled. */
   async finish(): Promise<void> {
     this.reassembler.finish();
-    await Promise.all(this.settling);
+    await Promise.all([...this.settling]);
+    if (this.failure !== null) throw this.failure;
   }
 }
 
