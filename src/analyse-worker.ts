@@ -1,50 +1,100 @@
 /**
- * A worker thread of `analyseInParallel`: the back of the pipe (TCP reassembly, SMTP, message
- * parsing) for the connections of its shard. The main thread reads and decodes the capture and
- * sends this worker its segments in batches; the worker reports each connection it opens, how
- * far it has got, and each session record (with a `<input>:<first packet>` id to renumber).
+ * A worker thread of `analyseInParallel`: reads and decodes every input itself and runs the rest
+ * of the pipe (TCP reassembly, SMTP, message parsing) for the connections of its shard. It
+ * reports each connection it opens, how far it has read, and each session record (with a
+ * `<input>:<first packet>` id to renumber); it reads no further than the main thread allows.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { SessionPipe } from './analyse.js';
-import { readSegmentBatch } from './decode/segment-batch.js';
-import { newTcpSegment } from './decode/tcp-segment.js';
+import { readSegments, SessionPipe } from './analyse.js';
+import { CaptureInputError } from './capture/errors.js';
+import { flowShard } from './decode/flow-shard.js';
 import type { MessageRecord } from './mail/message-record.js';
-import { type MainMessage, messageSinkFor, type WorkerJob, type WorkerMessage } from './parallel.js';
+import {
+  type MainMessage,
+  messageSinkFor,
+  type WorkerEvent,
+  type WorkerJob,
+  type WorkerMessage,
+} from './parallel.js';
+import type { ProgressFigures } from './report/progress.js';
 
 const job = workerData as WorkerJob;
 const port = parentPort;
 if (!port) throw new Error('analyse-worker must run in a worker thread');
-const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void =>
-  port.postMessage(message, transfer);
+const post = (message: WorkerMessage): void => port.postMessage(message);
+let events: WorkerEvent[] = [];
+const report = (event: WorkerEvent): void => {
+  events.push(event);
+};
+/** Sends what the chunk (or the end) produced. */
+const flush = (): void => {
+  post({ type: 'events', events });
+  events = [];
+};
 
-const pipe = new SessionPipe<MessageRecord>({
-  ...job.options,
-  messageSink: messageSinkFor(job.messages),
-  keyIds: true,
-  onConnection: (key, state) => post({ type: 'connection', key, state }),
-  onRecord: (session) => post({ type: 'session', session }),
-});
-const segment = newTcpSegment();
-
+let chunks = 0;
+let allowed = job.ahead;
+let resume: (() => void) | null = null;
 port.on('message', (message: MainMessage) => {
-  if (message.type === 'batch') {
-    const returned = message.batch ? (message.batch.buffer as ArrayBuffer) : null;
-    if (message.batch) {
-      const batch = Buffer.from(message.batch.buffer, message.batch.byteOffset, message.batch.byteLength);
-      readSegmentBatch(batch, segment, (seg, input) => pipe.push(seg, input));
-      // The batch goes back to be refilled: what the reassembler keeps of it is copied now.
-      pipe.releaseBuffers();
-    }
-    post({ type: 'position', key: message.position, batch: returned }, returned ? [returned] : []);
-    return;
+  allowed = Math.max(allowed, message.upTo);
+  if (resume && chunks < allowed) {
+    resume();
+    resume = null;
   }
-  pipe.finish().then(
-    () => {
-      post({ type: 'done' });
-      port.close();
+});
+const pace = (): Promise<void> | undefined =>
+  chunks < allowed
+    ? undefined
+    : new Promise((resolve) => {
+        resume = resolve;
+      });
+
+async function run(): Promise<void> {
+  const pipe = new SessionPipe<MessageRecord>({
+    ...job.options,
+    messageSink: messageSinkFor(job.messages),
+    keyIds: true,
+    onConnection: (key, state) => report({ type: 'connection', key, state }),
+    onRecord: (session) => report({ type: 'session', session }),
+  });
+  const figures: ProgressFigures = { bytes: 0, packets: 0, sessions: 0, transactions: 0 };
+  const inputs = await readSegments(
+    job.paths,
+    (segment, input) => {
+      if (flowShard(segment, job.shards) === job.shard) pipe.push(segment, input);
     },
-    (err: unknown) => {
-      throw err;
+    {
+      decode: job.decode,
+      read: { chunkSize: job.chunkSize, pace },
+      onChunkEnd: () => pipe.releaseBuffers(),
+      onPosition: (key) => {
+        chunks++;
+        report({ type: 'position', key, chunks, bytes: figures.bytes, packets: figures.packets });
+        flush();
+      },
     },
+    figures,
   );
+  // Nothing is left to read: no connection opens after this, whatever finishing closes.
+  report({
+    type: 'position',
+    key: [job.paths.length, 0],
+    chunks: Number.POSITIVE_INFINITY,
+    bytes: figures.bytes,
+    packets: figures.packets,
+  });
+  await pipe.finish();
+  report({ type: 'done', inputs: job.shard === 0 ? inputs : null });
+  flush();
+  port?.close();
+}
+
+run().catch((err: unknown) => {
+  const input = err instanceof CaptureInputError ? err : null;
+  post({
+    type: 'failed',
+    message: err instanceof Error ? err.message : String(err),
+    file: input?.file ?? null,
+    reason: input?.reason ?? null,
+  });
 });

@@ -1,15 +1,9 @@
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import {
-  type AnalyseOptions,
-  type AnalysisResult,
-  analyseCaptures,
-  readSegments,
-  type SessionOptions,
-} from './analyse.js';
+import { type AnalyseOptions, type AnalysisResult, analyseCaptures, type SessionOptions } from './analyse.js';
+import { CaptureInputError } from './capture/errors.js';
 import type { InputSummary } from './capture/raw-packet.js';
-import { flowShard } from './decode/flow-shard.js';
-import { SegmentBatchWriter } from './decode/segment-batch.js';
 import { createMessageParserSink } from './mail/message-parser-sink.js';
 import type { MessageRecord } from './mail/message-record.js';
 import type { ProgressFigures } from './report/progress.js';
@@ -25,20 +19,34 @@ export function messageSinkFor(parsing: MessageParsing): AnalyseOptions<MessageR
 }
 
 export interface WorkerJob {
+  paths: string[];
+  /** This worker's shard of connections, of `shards`. */
+  shard: number;
+  shards: number;
   options: SessionOptions;
   messages: MessageParsing;
+  decode?: AnalyseOptions<MessageRecord>['decode'];
+  chunkSize?: number;
+  /** Chunks a worker may read before it hears from the main thread. */
+  ahead: number;
 }
 
-/** Main thread -> worker: a batch of its segments (and how far reading has got), or the end. */
-export type MainMessage = { type: 'batch'; batch: Uint8Array | null; position: SessionKey } | { type: 'end' };
+/** Main thread -> worker: read up to (not including) chunk `upTo`. */
+export type MainMessage = { type: 'allow'; upTo: number };
 
-/** Worker -> main thread. */
-export type WorkerMessage =
+/** What a worker reports, in order. */
+export type WorkerEvent =
   | { type: 'session'; session: SessionRecord<MessageRecord> }
   | { type: 'connection'; key: SessionKey; state: 'smtp' | 'probe' | 'not-smtp' }
-  /** The batch's buffer comes back (transferred) to be filled again. */
-  | { type: 'position'; key: SessionKey; batch: ArrayBuffer | null }
-  | { type: 'done' };
+  /** Every packet up to `key` has been read: `chunks` read so far, and the reading figures. */
+  | { type: 'position'; key: SessionKey; chunks: number; bytes: number; packets: number }
+  /** Every session has been sent; shard 0 also sends what reading found in each input. */
+  | { type: 'done'; inputs: InputSummary[] | null };
+
+/** Worker -> main thread: the events of one chunk read (one message each costs more than its work), or a failure. */
+export type WorkerMessage =
+  | { type: 'events'; events: WorkerEvent[] }
+  | { type: 'failed'; message: string; file: string | null; reason: string | null };
 
 export interface ParallelOptions
   extends SessionOptions,
@@ -59,8 +67,11 @@ export interface ParallelOptions
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 12 };
 
-/** Batches a worker may have queued before reading waits for it (about 1 MiB of capture each). */
-const MAX_IN_FLIGHT = 8;
+/**
+ * How many chunks (about 1 MiB of capture each) a worker may read past the slowest one: a
+ * worker far ahead would leave its sessions waiting here for the other's position.
+ */
+const CHUNKS_AHEAD = 8;
 
 /** Below this much input per thread, starting threads costs more than it saves. */
 const BYTES_PER_WORKER = 128 * 1024 * 1024;
@@ -70,12 +81,25 @@ export function defaultWorkers(totalBytes: number): number {
   return Math.max(1, Math.min(availableParallelism(), Math.ceil(totalBytes / BYTES_PER_WORKER)));
 }
 
+/** Whether every input can be read by several threads at once: a regular file, not stdin or a pipe. */
+export function rereadable(paths: string[]): boolean {
+  return paths.every((path) => {
+    if (path === '-') return false;
+    try {
+      return statSync(path).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
 /**
- * Runs the pipe with the back half on `workers` threads. This thread reads and decodes the
- * capture once and sends each worker the segments of its connections (a symmetric flow hash),
- * a batch per chunk read; the workers reassemble and read SMTP. Each worker reports the
- * connections it opens and how far it has got, so sessions are numbered by first packet exactly
- * as one thread numbers them: the output is identical whatever the thread count.
+ * Runs the pipe on `workers` threads. Each worker reads and decodes the whole capture (about an
+ * eighth of one thread's work) and keeps only the segments of its connections (a symmetric flow
+ * hash), so nothing but session records crosses between threads. Each worker reports the
+ * connections it opens and how far it has read, so sessions are numbered by first packet exactly
+ * as one thread numbers them: the output is identical whatever the thread count. Inputs that can
+ * be read only once (stdin, a pipe) are analysed on this thread.
  */
 export async function analyseInParallel(
   paths: string[],
@@ -91,7 +115,7 @@ export async function analyseInParallel(
     read,
     ...sessionOptions
   } = options;
-  if (count <= 1) {
+  if (count <= 1 || !rereadable(paths)) {
     return analyseCaptures<MessageRecord>(paths, {
       ...options,
       order: 'first-packet',
@@ -110,9 +134,28 @@ export async function analyseInParallel(
     keep ? Number.POSITIVE_INFINITY : undefined,
   );
   const figures: ProgressFigures = { bytes: 0, packets: 0, sessions: 0, transactions: 0 };
-  const inFlight = new Array<number>(count).fill(0);
-  let wake: (() => void) | null = null;
-  const onMessage = (index: number, message: WorkerMessage): void => {
+  const chunks = new Array<number>(count).fill(0);
+  let allowed = CHUNKS_AHEAD;
+  let callerBehind = false;
+  // Workers read on while the slowest is close and the caller's output keeps up.
+  const allowMore = (): void => {
+    if (callerBehind) return;
+    const wait = read?.pace?.();
+    if (wait) {
+      callerBehind = true;
+      void wait.then(() => {
+        callerBehind = false;
+        allowMore();
+      });
+      return;
+    }
+    const upTo = Math.min(...chunks) + CHUNKS_AHEAD;
+    if (upTo <= allowed) return;
+    allowed = upTo;
+    for (const w of workers) w.worker.postMessage({ type: 'allow', upTo } satisfies MainMessage);
+  };
+  let inputs: InputSummary[] = [];
+  const onEvent = (index: number, message: WorkerEvent): void => {
     switch (message.type) {
       case 'connection':
         if (message.state === 'smtp') orderer.open(message.key);
@@ -120,68 +163,44 @@ export async function analyseInParallel(
         else orderer.discard(message.key);
         return;
       case 'position':
-        if (message.batch) writers[index].recycle(message.batch);
-        inFlight[index]--;
         orderer.position(index, message.key);
-        wake?.();
+        chunks[index] = message.chunks;
+        if (index === 0 && message.chunks > 0) {
+          figures.bytes = message.bytes;
+          figures.packets = message.packets;
+          onProgress?.(figures);
+        }
+        allowMore();
         return;
       case 'session':
         figures.sessions++;
         figures.transactions += message.session.transactions.length;
         orderer.close(parseKeyId(message.session.id), message.session);
         return;
+      case 'done':
+        if (message.inputs) inputs = message.inputs;
+        return;
       default:
         return;
     }
   };
-  const workers = Array.from({ length: count }, (_, index) =>
-    startWorker({ options: sessionOptions, messages }, (m) => onMessage(index, m)),
+  const workers = Array.from({ length: count }, (_, shard) =>
+    startWorker(
+      {
+        paths,
+        shard,
+        shards: count,
+        options: sessionOptions,
+        messages,
+        decode,
+        chunkSize: read?.chunkSize,
+        ahead: CHUNKS_AHEAD,
+      },
+      (m) => onEvent(shard, m),
+    ),
   );
-  const writers = workers.map(() => new SegmentBatchWriter());
-  const send = (position: SessionKey): void => {
-    workers.forEach((w, i) => {
-      const batch = writers[i].take();
-      const message: MainMessage = { type: 'batch', batch, position };
-      inFlight[i]++;
-      w.worker.postMessage(message, batch ? [batch.buffer as ArrayBuffer] : []);
-    });
-  };
-  // Reading waits while a worker is behind, so memory holds a few batches, not the capture;
-  // and while the caller's own pace says so (its output is behind).
-  const pace = (): Promise<void> | undefined => {
-    const caller = read?.pace?.();
-    return caller ? caller.then(workersPace) : workersPace();
-  };
-  const workersPace = (): Promise<void> | undefined => {
-    if (inFlight.every((n) => n < MAX_IN_FLIGHT)) return undefined;
-    return new Promise((resolve) => {
-      wake = () => {
-        if (inFlight.every((n) => n < MAX_IN_FLIGHT)) {
-          wake = null;
-          resolve();
-        }
-      };
-    });
-  };
-  let inputs: InputSummary[];
   try {
     const failed = Promise.race(workers.map((w) => w.failed));
-    inputs = await Promise.race([
-      readSegments(
-        paths,
-        (segment, input) => writers[flowShard(segment, count)].append(segment, input),
-        {
-          decode,
-          read: { ...read, pace },
-          onProgress: onProgress ? () => onProgress(figures) : undefined,
-          onPosition: send,
-        },
-        figures,
-      ),
-      failed,
-    ]);
-    send([paths.length, 0]);
-    for (const w of workers) w.worker.postMessage({ type: 'end' } satisfies MainMessage);
     await Promise.race([Promise.all(workers.map((w) => w.done)), failed]);
   } finally {
     await Promise.all(workers.map((w) => w.worker.terminate()));
@@ -200,13 +219,13 @@ function workerUrl(): { url: URL; eval: boolean } {
 
 interface StartedWorker {
   worker: Worker;
-  /** Settles when the worker has finished every session. */
+  /** Settles when the worker has sent every session. */
   done: Promise<void>;
   /** Rejects when the worker fails; never resolves. */
   failed: Promise<never>;
 }
 
-function startWorker(job: WorkerJob, onMessage: (message: WorkerMessage) => void): StartedWorker {
+function startWorker(job: WorkerJob, onEvent: (event: WorkerEvent) => void): StartedWorker {
   const { url, eval: viaTsx } = workerUrl();
   const worker = viaTsx
     ? new Worker(
@@ -225,10 +244,21 @@ function startWorker(job: WorkerJob, onMessage: (message: WorkerMessage) => void
   let finished = false;
   const failed = new Promise<never>((_, reject) => {
     worker.on('message', (message: WorkerMessage) => {
-      if (message.type === 'done') {
-        finished = true;
-        finish();
-      } else onMessage(message);
+      if (message.type === 'failed') {
+        reject(
+          message.file !== null && message.reason !== null
+            ? new CaptureInputError(message.file, message.reason)
+            : new Error(message.message),
+        );
+        return;
+      }
+      for (const event of message.events) {
+        onEvent(event);
+        if (event.type === 'done') {
+          finished = true;
+          finish();
+        }
+      }
     });
     worker.on('error', reject);
     worker.on('exit', (code) => {

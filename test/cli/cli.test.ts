@@ -34,12 +34,14 @@ describe('smtpcap command line', () => {
     assert.ok(!stdout.includes(ESC));
   });
 
-  it('reads a named pipe (a FIFO, or <(zcat x.pcap.gz)) once, as it is written', async () => {
+  it('reads a named pipe (a FIFO, or <(zcat x.pcap.gz)) once, as it is written, even with --workers 2', async () => {
     const fifo = join(mkdtempSync(join(tmpdir(), 'smtpcap-fifo-')), 'capture');
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'json', fifo], {
-      cwd: ROOT,
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'json', '--workers', '2', fifo],
+      { cwd: ROOT },
+    );
     const out: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     const writer = createWriteStream(fifo);

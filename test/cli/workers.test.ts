@@ -1,9 +1,11 @@
 /** --workers N: the same result, byte for byte and in the same order, as one thread. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { CaptureInputError } from '../../src/capture/errors.js';
 import { analyseInParallel } from '../../src/parallel.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -19,6 +21,21 @@ describe('--workers', () => {
     for (const workers of [2, 3]) {
       const many = await analyseInParallel(ALL, { messages: 'full', workers });
       assert.equal(JSON.stringify(many), JSON.stringify(one), `${workers} workers`);
+    }
+  });
+
+  it('an input that is not a capture fails in the workers as it does on one thread', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtpcap-workers-'));
+    const garbage = join(dir, 'notes.txt');
+    writeFileSync(garbage, 'this is not a capture\n');
+    for (const workers of [1, 2]) {
+      await assert.rejects(
+        analyseInParallel([garbage], { messages: 'full', workers }),
+        (err: unknown) =>
+          err instanceof CaptureInputError &&
+          err.file === garbage &&
+          err.reason === 'not a pcap or pcapng capture (starts with bytes 74 68 69 73)',
+      );
     }
   });
 
