@@ -438,7 +438,7 @@ function buildProgram(): Command {
             local: { messageSink: extractor.sinkFactory },
             // As each session ends: the extractor finds its messages' files by the transaction
             // objects its sinks were made for, which a record waiting for an earlier session
-            // would not keep (past 64 they are serialised). The index is sorted at the end.
+            // would not keep (past 64 they are serialised). The index is put in order at the end.
             order: 'end',
             onSession: (session) => extractor.addSession(session),
           });
@@ -448,9 +448,8 @@ function buildProgram(): Command {
             process.stderr.write(
               `smtpcap: warning: ${plural(extractor.unfiled, 'message')} not written: no bytes kept for them\n`,
             );
-          const attachments = written.reduce((n, m) => n + m.attachments.length, 0);
           process.stderr.write(
-            `smtpcap: wrote ${plural(written.length, 'message')} and ${plural(attachments, 'attachment')} to ${escapeForTerminal(options.output)}\n`,
+            `smtpcap: wrote ${plural(written.messages, 'message')} and ${plural(written.attachments, 'attachment')} to ${escapeForTerminal(options.output)}\n`,
           );
         }
       },

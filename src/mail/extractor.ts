@@ -28,6 +28,7 @@ import { dirname, join } from 'node:path';
 import type { SessionRecord, Transaction, TransactionStatus } from '../smtp/records.js';
 import type { MessageSink, MessageSinkFactory } from '../smtp/transaction-builder.js';
 import { type BatchHolder, BatchPool } from './batch-pool.js';
+import { IndexSpool } from './index-spool.js';
 import { MboxWriter, writeAll } from './mbox.js';
 import { type MessageLimits, MessageParserSink, resolveLimits } from './message-parser-sink.js';
 import type { MessageRecord } from './message-record.js';
@@ -256,7 +257,9 @@ function tryMkdir(dir: string): string | null {
 
 export class Extractor {
   readonly dir: string;
-  readonly messages: ExtractedMessage[] = [];
+  /** Messages and attachments filed so far. */
+  filed = { messages: 0, attachments: 0 };
+  private readonly index: IndexSpool;
   private readonly tempDir: string;
   /** Messages streamed to temporary files whose session has not been filed yet. */
   private readonly pending = new Map<Transaction<MessageRecord>, Pending>();
@@ -279,6 +282,7 @@ export class Extractor {
     }
     this.tempDir = join(this.dir, `.smtpcap-partial-${process.pid}-${randomBytes(4).toString('hex')}`);
     mkdirSync(this.tempDir, { mode: 0o700 });
+    this.index = new IndexSpool(join(this.tempDir, 'index'));
     if (options.mbox) {
       this.mboxFd = createFile(options.mbox, options.force ?? false);
       this.mbox = new MboxWriter(this.mboxFd);
@@ -320,29 +324,32 @@ export class Extractor {
     }
   }
 
-  /** Writes index.json and index.csv and removes the temporary directory; returns what was kept. */
-  close(): ExtractedMessage[] {
-    if (this.closed) return this.messages;
+  /** Writes index.json and index.csv (by first packet) and removes the temporary directory. */
+  close(): { messages: number; attachments: number } {
+    if (this.closed) return this.filed;
     this.closed = true;
     const force = this.options.force ?? false;
-    // Sessions may be filed as they end: the index lists them by first packet (S1, S2, ...).
-    this.messages.sort(
-      (a, b) =>
-        Number(a.sessionId.slice(1)) - Number(b.sessionId.slice(1)) ||
-        a.transactionIndex - b.transactionIndex,
-    );
     const json = createFile(join(this.dir, 'index.json'), force);
-    writeAll(json, Buffer.from(`${JSON.stringify({ messages: this.messages }, null, 2)}\n`));
-    closeSync(json);
     const csv = createFile(join(this.dir, 'index.csv'), force);
-    writeAll(csv, Buffer.from(indexCsv(this.messages)));
+    // The same text as JSON.stringify({ messages }, null, 2), an entry at a time.
+    const some = this.index.size > 0;
+    this.index.writeSorted(
+      {
+        fd: json,
+        head: some ? '{\n  "messages": [\n' : '{\n  "messages": []',
+        separator: ',\n',
+        tail: some ? '\n  ]\n}\n' : '\n}\n',
+      },
+      { fd: csv, head: `${CSV_COLUMNS.join(',')}\r\n` },
+    );
+    closeSync(json);
     closeSync(csv);
     if (this.mboxFd >= 0) closeSync(this.mboxFd);
     // Messages whose session never reached addSession are not filed: their files go.
     for (const pending of this.pending.values()) discardPending(pending);
     this.pending.clear();
     rmdirSync(this.tempDir);
-    return this.messages;
+    return this.filed;
   }
 
   private keeps(session: SessionRecord<MessageRecord>, transaction: Transaction<MessageRecord>): boolean {
@@ -390,7 +397,7 @@ export class Extractor {
         pumpFile(path, write),
       );
     }
-    this.messages.push({
+    const entry: ExtractedMessage = {
       file,
       sessionId: session.id,
       transactionIndex: transaction.index,
@@ -408,7 +415,12 @@ export class Extractor {
       size: transaction.data?.size ?? 0,
       sha256: transaction.data?.sha256 ?? '',
       attachments,
-    });
+    };
+    // Indented as the document's array holds it (JSON.stringify puts no raw newline in a string).
+    const json = `    ${JSON.stringify(entry, null, 2).replace(/\n/g, '\n    ')}`;
+    this.index.add(Number(session.id.slice(1)), transaction.index, json, `${csvLine(entry)}\r\n`);
+    this.filed.messages++;
+    this.filed.attachments += attachments.length;
   }
 }
 
@@ -464,31 +476,26 @@ export function csvField(value: string | number | null): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export function indexCsv(messages: ExtractedMessage[]): string {
-  const lines = [CSV_COLUMNS.join(',')];
-  for (const m of messages) {
-    lines.push(
-      [
-        m.file,
-        m.sessionId,
-        m.transactionIndex,
-        m.status,
-        m.start,
-        m.client,
-        m.server,
-        m.mailFrom,
-        m.rcptTo.join(' '),
-        m.subject,
-        m.from,
-        m.date,
-        m.messageId,
-        m.size,
-        m.sha256,
-        m.attachments.map((a) => a.file).join(' '),
-      ]
-        .map(csvField)
-        .join(','),
-    );
-  }
-  return `${lines.join('\r\n')}\r\n`;
+/** The message's index.csv line (without its CRLF). */
+export function csvLine(m: ExtractedMessage): string {
+  return [
+    m.file,
+    m.sessionId,
+    m.transactionIndex,
+    m.status,
+    m.start,
+    m.client,
+    m.server,
+    m.mailFrom,
+    m.rcptTo.join(' '),
+    m.subject,
+    m.from,
+    m.date,
+    m.messageId,
+    m.size,
+    m.sha256,
+    m.attachments.map((a) => a.file).join(' '),
+  ]
+    .map(csvField)
+    .join(',');
 }

@@ -203,5 +203,11 @@ describe('smtpcap extract', () => {
     index.messages.forEach((m, i) => {
       assert.equal(readFileSync(join(out, m.file), 'latin1'), sent[i]);
     });
+    const csv = readFileSync(join(out, 'index.csv'), 'utf8').split('\r\n');
+    assert.equal(csv.length, 1 + 100 + 1);
+    assert.deepEqual(
+      csv.slice(1, -1).map((line) => line.split(',')[1]),
+      sent.map((_, i) => `S${i + 2}`),
+    );
   });
 });
