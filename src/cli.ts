@@ -192,8 +192,11 @@ function stdoutColour(options: CommonOptions): boolean {
 interface Run {
   /** Each selected session (--session and the filters), in `order`. */
   onSession?: (session: SessionRecord<MessageRecord>) => void;
-  /** By first packet (S1, S2, ...; default) or as each session ends (NDJSON). */
-  order?: 'end' | 'first-packet';
+  /**
+   * By first packet (S1, S2, ...; default), as each session ends in the capture (NDJSON; one
+   * thread), or in any order (a report that only counts; threads allowed, nothing waits).
+   */
+  order?: 'end' | 'first-packet' | 'any';
   /** Also return every session (default false: reports that stream keep memory flat). */
   keep?: boolean;
   /** Parse only the top header block (the table needs the subject, nothing more). */
@@ -240,13 +243,14 @@ async function analyse(files: string[], options: CommonOptions, run: Run = {}) {
       run.local || run.order === 'end'
         ? await analyseCaptures<MessageRecord>(paths, {
             ...common,
-            order: run.order ?? 'first-packet',
+            order: run.order === 'end' ? 'end' : 'first-packet',
             messageSink: messageSinkFor(messages),
             ...run.local,
           })
         : await analyseInParallel(paths, {
             ...common,
             messages,
+            order: run.order === 'any' ? 'end' : 'first-packet',
             workers: workerCount(paths, options.workers, bytes, messages),
           });
   } finally {
@@ -381,7 +385,12 @@ function buildProgram(): Command {
     workers: true,
   }).action(async (files: string[], options: CommonOptions) => {
     const stats = new StatsAccumulator();
-    await analyse(files, options, { hashMessages: false, onSession: (session) => stats.add(session) });
+    // Counts do not depend on order: no session waits for an earlier one that stays open.
+    await analyse(files, options, {
+      hashMessages: false,
+      order: 'any',
+      onSession: (session) => stats.add(session),
+    });
     await write(renderStats(stats.result(), { colour: stdoutColour(options) }));
   });
 

@@ -59,6 +59,12 @@ export interface ParallelOptions
   onSession?: (session: SessionRecord<MessageRecord>) => void;
   /** Collect every session into the result (default true). */
   keep?: boolean;
+  /**
+   * 'first-packet' (default): S1, S2, ... in order, the same whatever the thread count. 'end':
+   * each session as soon as it ends and has its number, in an order that depends on the threads'
+   * pace (for a caller that only counts, so nothing waits behind a session that stays open).
+   */
+  order?: 'first-packet' | 'end';
 }
 
 /**
@@ -111,6 +117,7 @@ export async function analyseInParallel(
     onProgress,
     onSession,
     keep = true,
+    order = 'first-packet',
     decode,
     read,
     ...sessionOptions
@@ -118,14 +125,14 @@ export async function analyseInParallel(
   if (count <= 1 || !rereadable(paths)) {
     return analyseCaptures<MessageRecord>(paths, {
       ...options,
-      order: 'first-packet',
+      order,
       messageSink: messageSinkFor(messages),
     });
   }
   const kept: SessionRecord<MessageRecord>[] = [];
   const orderer = new SessionOrderer<SessionRecord<MessageRecord>>(
     count,
-    true,
+    order === 'first-packet',
     ({ id, record }) => {
       record.id = id;
       if (keep) kept.push(record);
