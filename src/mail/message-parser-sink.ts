@@ -53,6 +53,12 @@ const forwardBatches = new BatchPool(FORWARD_BATCH, 64);
  * of any size costs a bounded amount of memory); one that does not goes to mailparser at once.
  */
 const HOLD_LIMIT = 128 * 1024;
+/**
+ * Bytes all the messages of a thread hold together while mailparser may still be needed: past
+ * it a message that would hold more is read without mailparser, as one past HOLD_LIMIT is.
+ */
+const MAX_ALL_HELD = 16 * 1024 * 1024;
+let allHeld = 0;
 
 interface FilenameInfo {
   filename: string | null;
@@ -143,6 +149,7 @@ export class MessageParserSink implements MessageSink<MessageRecord>, BatchHolde
     if (this.parser === null && (this.committed || this.readsAlike())) {
       const fast = this.reader.finish();
       if (fast || this.committed) {
+        this.releaseHeld();
         this.headers = fast?.headers ?? null;
         this.headerLines = fast?.headerLines ?? [];
         for (const [path, filename] of this.reader.filenames) this.filenames.set(path, { filename });
@@ -223,8 +230,7 @@ export class MessageParserSink implements MessageSink<MessageRecord>, BatchHolde
       });
     });
     for (const piece of this.held) parser.write(piece);
-    this.held = [];
-    this.heldBytes = 0;
+    this.releaseHeld();
     return parser;
   }
 
@@ -261,15 +267,21 @@ export class MessageParserSink implements MessageSink<MessageRecord>, BatchHolde
       return;
     }
     if (this.committed) return;
-    if (this.heldBytes + bytes.length > HOLD_LIMIT) {
+    if (this.heldBytes + bytes.length > HOLD_LIMIT || allHeld + bytes.length > MAX_ALL_HELD) {
       // Nothing differs so far (mailparser would be reading the message otherwise).
       this.committed = true;
-      this.held = [];
-      this.heldBytes = 0;
+      this.releaseHeld();
       return;
     }
     this.held.push(keptCopy(bytes));
     this.heldBytes += bytes.length;
+    allHeld += bytes.length;
+  }
+
+  private releaseHeld(): void {
+    allHeld -= this.heldBytes;
+    this.held = [];
+    this.heldBytes = 0;
   }
 
   surrender(): void {

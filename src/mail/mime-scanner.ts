@@ -75,6 +75,7 @@ export const MIME_ANOMALIES = {
   partsLimit: 'mime-parts-limit',
   sizeLimit: 'mime-size-limit',
   headerTooLong: 'mime-header-too-long',
+  headersCap: 'mime-headers-cap',
   gap: 'gap-in-message',
 } as const;
 
@@ -89,6 +90,13 @@ const DELIMITER_OVERHEAD = 2 + 2 + 998 + 4;
 const MAX_HEADER_BYTES = 256 * 1024;
 /** Bytes of one unfinished header line held while its end is awaited (`mime-header-too-long` past it). */
 const MAX_HELD_HEADER_LINE = 64 * 1024;
+/**
+ * Header bytes all the scanners of a thread hold at once (`mime-headers-cap` past it): thousands
+ * of messages may be in their header blocks together, each allowed MAX_HEADER_BYTES; 200
+ * header-less messages after a hole held 70 MB before this.
+ */
+const MAX_ALL_HEADER_BYTES = 16 * 1024 * 1024;
+let allHeaderBytes = 0;
 const CRLF = Buffer.from('\r\n');
 const CR_BYTE = Buffer.from([CR]);
 const BARE_LF = Buffer.from('\n');
@@ -286,6 +294,7 @@ export class MimeScanner {
     this.mode = Mode.Stopped;
     this.carry = [];
     this.carryBytes = 0;
+    this.dropHeader();
   }
 
   private scan(bytes: Buffer): void {
@@ -359,11 +368,17 @@ export class MimeScanner {
       total <= this.maxBoundary + DELIMITER_OVERHEAD;
     if (
       this.mode === Mode.Header &&
-      (total > MAX_HELD_HEADER_LINE || this.headerBytes + total > MAX_HEADER_BYTES)
+      (total > MAX_HELD_HEADER_LINE ||
+        this.headerBytes + total > MAX_HEADER_BYTES ||
+        allHeaderBytes + total > MAX_ALL_HEADER_BYTES)
     ) {
       // A header line with no end past these caps is not held (thousands of messages may be
       // open at once); the rest of it is skipped.
-      this.anomalies.add(MIME_ANOMALIES.headerTooLong);
+      this.anomalies.add(
+        allHeaderBytes + total > MAX_ALL_HEADER_BYTES
+          ? MIME_ANOMALIES.headersCap
+          : MIME_ANOMALIES.headerTooLong,
+      );
       this.carry = [];
       this.carryBytes = 0;
       this.midLine = true;
@@ -439,8 +454,22 @@ export class MimeScanner {
       this.anomalies.add(MIME_ANOMALIES.headerTooLong);
       return;
     }
+    if (allHeaderBytes + line.length > MAX_ALL_HEADER_BYTES) {
+      this.anomalies.add(MIME_ANOMALIES.headersCap);
+      return;
+    }
     this.header.push(Buffer.from(line));
     this.headerBytes += line.length;
+    allHeaderBytes += line.length;
+  }
+
+  /** Lets go of the header lines held (counted in every scanner's shared cap). */
+  private dropHeader(): Buffer[] {
+    const lines = this.header;
+    allHeaderBytes -= this.headerBytes;
+    this.header = [];
+    this.headerBytes = 0;
+    return lines;
   }
 
   /** Checks a line against every open multipart, innermost first (as mailparser's splitter). */
@@ -472,10 +501,8 @@ export class MimeScanner {
   }
 
   private endHeader(): void {
-    const lines = this.header;
+    const lines = this.dropHeader();
     const text = Buffer.concat(lines).toString('utf8');
-    this.header = [];
-    this.headerBytes = 0;
     const fields = readFields(text);
     const parent = this.headerParent;
     const type = parseStructured(fields.get('content-type') ?? '');

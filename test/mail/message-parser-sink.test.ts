@@ -5,8 +5,9 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type AttachmentStream, MailParser, type MessageText } from 'mailparser';
 import { findIndicatorsInBodies } from '../../src/mail/indicators.js';
+import { createMessageParserSink } from '../../src/mail/message-parser-sink.js';
 import { CI_SEED } from '../fuzz/kit.js';
-import { crlf, parse, parseAll } from './helpers.js';
+import { crlf, parse, parseAll, transaction } from './helpers.js';
 
 const TRUTH = new URL('../../fixtures/truth/', import.meta.url);
 const truth = (path: string): Buffer => readFileSync(new URL(path, TRUTH));
@@ -613,5 +614,36 @@ describe('a header line with no end', () => {
     assert.ok(record.anomalies.includes('mime-header-too-long'));
     assert.equal(record.subject, 'kept');
     assert.deepEqual(record.urls, ['http://example.net/after']);
+  });
+});
+
+describe('header blocks of many messages open at once', () => {
+  it('hold at most 16 MiB together: later ones are flagged, and the room comes back as they end', async () => {
+    const factory = createMessageParserSink();
+    const line = Buffer.from(`X-Fill: ${'a'.repeat(990)}\r\n`);
+    const block = Buffer.concat(Array.from({ length: 200 }, () => line)); // 200,000 bytes, no end yet
+    const open = Array.from({ length: 100 }, () => {
+      const sink = factory(transaction());
+      assert.ok(sink);
+      sink.write(Buffer.from('Subject: open\r\n'));
+      sink.write(block);
+      return sink;
+    });
+    const records = await Promise.all(
+      open.map((sink) => {
+        sink.write(Buffer.from('\r\nbody\r\n'));
+        return sink.end();
+      }),
+    );
+    const capped = records.filter((r) => r?.anomalies.includes('mime-headers-cap')).length;
+    // 16 MiB hold 83 blocks of 200,015 bytes; the 84th to 100th each lose their rest.
+    assert.equal(capped, 100 - Math.floor((16 * 1024 * 1024) / 200_015));
+    assert.ok(records.every((r) => r?.subject === 'open'));
+    const after = factory(transaction());
+    assert.ok(after);
+    after.write(Buffer.concat([Buffer.from('Subject: later\r\n'), block, Buffer.from('\r\nbody\r\n')]));
+    const record = await after.end();
+    assert.equal(record?.subject, 'later');
+    assert.deepEqual(record?.anomalies, []);
   });
 });
