@@ -159,6 +159,27 @@ describe('smtpcap command line', () => {
     assert.match(stderr, /unknown option '--frobnicate'/);
   });
 
+  it('exits 2 on arguments that cannot work: stdin twice, a command after an option, --since after --until', () => {
+    const cases: [string[], RegExp][] = [
+      [['json', '-', '-'], /stdin \(-\) can be read only once/],
+      [
+        ['--no-color', 'json', DEMO],
+        /"json" is a command: put it first \(smtpcap json \[options\] <capture\.\.\.>\)/,
+      ],
+      [
+        ['json', '--since', '2030-01-01', '--until', '2020-01-01', DEMO],
+        /--since 2030-01-01 is after --until 2020-01-01/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stdout, stderr } = run(args);
+      assert.equal(code, 2, args.join(' '));
+      assert.equal(stdout, '');
+      assert.match(stderr, message);
+      assert.match(stderr, /Usage: smtpcap \w+ \[options\] <capture\.\.\.>/);
+    }
+  });
+
   it('warns with file, packet and offset on a truncated capture, and still reports', () => {
     const dir = mkdtempSync(join(tmpdir(), 'smtpcap-cli-'));
     const cut = join(dir, 'cut.pcap');
