@@ -57,7 +57,7 @@ const HOLD_LIMIT = 128 * 1024;
  * Bytes all the messages of a thread hold together while mailparser may still be needed: past
  * it a message that would hold more is read without mailparser, as one past HOLD_LIMIT is.
  */
-const MAX_ALL_HELD = 16 * 1024 * 1024;
+const MAX_ALL_HELD = 8 * 1024 * 1024;
 let allHeld = 0;
 
 interface FilenameInfo {

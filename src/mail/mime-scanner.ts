@@ -95,7 +95,7 @@ const MAX_HELD_HEADER_LINE = 64 * 1024;
  * of messages may be in their header blocks together, each allowed MAX_HEADER_BYTES; 200
  * header-less messages after a hole held 70 MB before this.
  */
-const MAX_ALL_HEADER_BYTES = 16 * 1024 * 1024;
+const MAX_ALL_HEADER_BYTES = 8 * 1024 * 1024;
 let allHeaderBytes = 0;
 const CRLF = Buffer.from('\r\n');
 const CR_BYTE = Buffer.from([CR]);

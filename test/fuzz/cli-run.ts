@@ -23,10 +23,12 @@ const PROBE = join(ROOT, 'test/fuzz/rss-probe.mjs');
  * The V8 flags of the CLI's shebang line: run through tsx the shebang is not read, and memory
  * measured without them would not be what a user gets.
  */
-export const CLI_NODE_FLAGS = readFileSync(join(ROOT, 'src/cli.ts'), 'utf8')
-  .split('\n', 1)[0]
-  .split(/\s+/)
-  .filter((word) => word.startsWith('--'));
+const SHEBANG = readFileSync(join(ROOT, 'src/cli.ts'), 'utf8').split('\n', 1)[0].split(/\s+/);
+export const CLI_NODE_FLAGS = SHEBANG.filter((word) => word.startsWith('--'));
+/** The environment the CLI's first line sets (`env -S NAME=value node ...`). */
+const CLI_ENV = Object.fromEntries(
+  SHEBANG.filter((word) => /^[A-Z_]+=/.test(word)).map((word) => word.split('=', 2)),
+);
 
 /**
  * `node <the CLI's V8 flags> --import tsx src/cli.ts ...args`; a script other than the CLI may be
@@ -67,7 +69,7 @@ export function runNode(
           ],
       {
         cwd: ROOT,
-        env: { ...inherited, ...options.env, SMTPCAP_RSS_FILE: rssFile },
+        env: { ...inherited, ...CLI_ENV, ...options.env, SMTPCAP_RSS_FILE: rssFile },
         uid: options.uid,
         gid: options.gid,
       },

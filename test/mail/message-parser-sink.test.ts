@@ -618,7 +618,7 @@ describe('a header line with no end', () => {
 });
 
 describe('header blocks of many messages open at once', () => {
-  it('hold at most 16 MiB together: later ones are flagged, and the room comes back as they end', async () => {
+  it('hold at most 8 MiB together: later ones are flagged, and the room comes back as they end', async () => {
     const factory = createMessageParserSink();
     const line = Buffer.from(`X-Fill: ${'a'.repeat(990)}\r\n`);
     const block = Buffer.concat(Array.from({ length: 200 }, () => line)); // 200,000 bytes, no end yet
@@ -636,8 +636,8 @@ describe('header blocks of many messages open at once', () => {
       }),
     );
     const capped = records.filter((r) => r?.anomalies.includes('mime-headers-cap')).length;
-    // 16 MiB hold 83 blocks of 200,015 bytes; the 84th to 100th each lose their rest.
-    assert.equal(capped, 100 - Math.floor((16 * 1024 * 1024) / 200_015));
+    // 8 MiB hold 41 blocks of 200,015 bytes; the 42nd to 100th each lose their rest.
+    assert.equal(capped, 100 - Math.floor((8 * 1024 * 1024) / 200_015));
     assert.ok(records.every((r) => r?.subject === 'open'));
     const after = factory(transaction());
     assert.ok(after);
