@@ -28,7 +28,10 @@ describe('resource exhaustion: every cap holds and is reported', { concurrency: 
       const result = JSON.parse(run.stdout) as ScenarioResult;
       assert.equal(result.error, null, `${scenario.name}: ${result.error}`);
       assert.ok(result.ok);
-      assert.ok(run.peakMiB > 0 && run.peakMiB < (scenario.ciPeakMiB ?? CI_PEAK_MIB), `peak ${run.peakMiB} MiB`);
+      assert.ok(
+        run.peakMiB > 0 && run.peakMiB < (scenario.ciPeakMiB ?? CI_PEAK_MIB),
+        `peak ${run.peakMiB} MiB`,
+      );
     });
   }
 });
