@@ -3,14 +3,13 @@ import { type ReadCaptureOptions, readCapture } from './capture/read-capture.js'
 import { PacketDecoder, type PacketDecoderOptions } from './decode/packet-decoder.js';
 import { newTcpSegment, type TcpSegment } from './decode/tcp-segment.js';
 import type { ProgressFigures } from './report/progress.js';
-import type { SessionKey } from './session-order.js';
+import { InOrder, type SessionKey } from './session-order.js';
 import type { DialogueListener } from './smtp/dialogue.js';
-import type { SessionRecord } from './smtp/records.js';
+import { type SessionRecord, sessionOrdinal } from './smtp/records.js';
 import { SmtpSessionFactory } from './smtp/session-factory.js';
 import type { SmtpLimits } from './smtp/smtp-session.js';
 import type { MessageSinkFactory } from './smtp/transaction-builder.js';
 import { TcpReassembler, type TcpReassemblerOptions } from './tcp/reassembler.js';
-import { WaitingRecords } from './waiting-records.js';
 
 /** Warnings listed per input; the rest are counted in one closing warning. */
 const MAX_WARNINGS_PER_INPUT = 1000;
@@ -218,26 +217,22 @@ export async function analyseCaptures<M>(
   const sessions: SessionRecord<M>[] = [];
   const figures: ProgressFigures = { bytes: 0, packets: 0, sessions: 0, transactions: 0 };
   const keep = options.keep ?? true;
-  const ordered = options.order === 'first-packet';
-  // Sessions that ended before an earlier-numbered one did (kept as they are when all are kept).
-  const early = new WaitingRecords<SessionRecord<M>>(keep ? Number.POSITIVE_INFINITY : undefined);
-  let nextOrdinal = 1;
   const emit = (record: SessionRecord<M>): void => {
     if (keep) sessions.push(record);
     options.onSession?.(record);
   };
+  // Sessions that ended before an earlier-numbered one did (kept as they are when all are kept).
+  const inOrder =
+    options.order === 'first-packet'
+      ? new InOrder<SessionRecord<M>>(emit, keep ? Number.POSITIVE_INFINITY : undefined)
+      : null;
   const pipe = new SessionPipe<M>({
     ...options,
     onRecord: (record) => {
       figures.sessions++;
       figures.transactions += record.transactions.length;
-      if (!ordered) {
-        emit(record);
-        return;
-      }
-      early.set(sessionOrdinal(record.id), record);
-      for (let next = early.take(nextOrdinal); next !== undefined; next = early.take(++nextOrdinal))
-        emit(next);
+      if (inOrder) inOrder.put(sessionOrdinal(record.id), record);
+      else emit(record);
     },
   });
   const inputs = await readSegments(
@@ -251,9 +246,4 @@ export async function analyseCaptures<M>(
   options.onProgress?.(figures);
   sessions.sort((a, b) => sessionOrdinal(a.id) - sessionOrdinal(b.id));
   return { inputs, sessions };
-}
-
-/** The number in a session id `S<n>`. */
-function sessionOrdinal(id: string): number {
-  return Number(id.slice(1));
 }

@@ -31,13 +31,14 @@ import {
   textMatcher,
 } from './report/filter.js';
 import { plural } from './report/format.js';
-import { JsonDocumentWriter, ndjsonLine } from './report/json.js';
+import { JsonDocumentWriter, ndjsonLine, sessionText } from './report/json.js';
 import { ProgressBar, type ProgressFigures } from './report/progress.js';
 import { SessionsTable } from './report/session-table.js';
 import { renderStats, StatsAccumulator } from './report/stats.js';
 import { writeTranscript } from './report/transcript.js';
+import { InOrder } from './session-order.js';
 import type { DialogueEvent } from './smtp/dialogue.js';
-import type { SessionRecord } from './smtp/records.js';
+import { type SessionRecord, sessionOrdinal } from './smtp/records.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -195,6 +196,8 @@ function stdoutColour(options: CommonOptions): boolean {
 interface Run {
   /** Each selected session (--session and the filters), in `order`. */
   onSession?: (session: SessionRecord<MessageRecord>) => void;
+  /** Each session the selection leaves out (a report in `any` order keeps its place). */
+  onUnselected?: (session: SessionRecord<MessageRecord>) => void;
   /**
    * By first packet (S1, S2, ...; default), as each session ends in the capture (NDJSON; one
    * thread), or in any order (a report that only counts; threads allowed, nothing waits).
@@ -229,6 +232,7 @@ async function analyse(files: string[], options: CommonOptions, run: Run = {}) {
   const onSession = consumer
     ? (session: SessionRecord<MessageRecord>) => {
         if (selection.session(session)) consumer(selection.narrow(session));
+        else run.onUnselected?.(session);
       }
     : undefined;
   const common = {
@@ -319,7 +323,9 @@ function buildProgram(): Command {
     workers: true,
   }).action(async (files: string[], options: CommonOptions) => {
     const table = new SessionsTable({ colour: stdoutColour(options), showSecrets: options.showSecrets });
+    // The table puts its rows in order itself: no session waits for an earlier one.
     await analyse(files, options, {
+      order: 'any',
       headersOnly: true,
       hashMessages: false,
       onSession: (session) => table.add(session),
@@ -398,8 +404,14 @@ function buildProgram(): Command {
         head = '';
         return text;
       };
+      // Each session is stringified as it ends; the texts (not the records) wait for their turn.
+      const inOrder = new InOrder<string | null>((text) => {
+        if (text !== null) outBatched(begin() + writer.place(text));
+      });
       const { inputs } = await analyse(files, options, {
-        onSession: (session) => outBatched(begin() + writer.session(session)),
+        order: 'any',
+        onSession: (session) => inOrder.put(sessionOrdinal(session.id), sessionText(session)),
+        onUnselected: (session) => inOrder.put(sessionOrdinal(session.id), null),
       });
       await write(held.join('') + pending + begin() + writer.tail(inputs));
     });

@@ -60,6 +60,33 @@ export interface OrderedSession<R> {
   record: R;
 }
 
+/**
+ * Hands values numbered 1, 2, 3, ... on in number order, whatever order they come in: those that
+ * come early wait (past the live limit in a spill file, see WaitingRecords). A report that only
+ * needs its output in order gives it the text it made of each session, not the record.
+ */
+export class InOrder<T> {
+  private readonly waiting: WaitingRecords<T>;
+  private next = 1;
+
+  constructor(
+    private readonly emit: (value: T, number: number) => void,
+    liveLimit?: number,
+  ) {
+    this.waiting = new WaitingRecords<T>(liveLimit);
+  }
+
+  put(number: number, value: T): void {
+    if (number !== this.next) {
+      this.waiting.set(number, value);
+      return;
+    }
+    this.emit(value, this.next++);
+    for (let early = this.waiting.take(this.next); early !== undefined; early = this.waiting.take(this.next))
+      this.emit(early, this.next++);
+  }
+}
+
 export class SessionOrderer<R> {
   /** Connections that may still become sessions. */
   private readonly undecided = new KeyList();
@@ -68,10 +95,9 @@ export class SessionOrderer<R> {
   private readonly numbers = new Map<string, number>();
   /** Closed records by key id, until they go out. */
   private readonly closed = new Map<string, R>();
-  /** Numbered, closed records waiting for a smaller number to go out first (document order). */
-  private readonly waiting: WaitingRecords<R>;
+  /** Numbered, closed records, out in number order (document order). */
+  private readonly inOrder: InOrder<R>;
   private nextNumber = 1;
-  private nextOut = 1;
   private readonly positions: SessionKey[];
 
   /**
@@ -86,7 +112,7 @@ export class SessionOrderer<R> {
     private readonly emit: (session: OrderedSession<R>) => void,
     liveLimit?: number,
   ) {
-    this.waiting = new WaitingRecords<R>(liveLimit);
+    this.inOrder = new InOrder<R>((record, number) => this.emit({ id: `S${number}`, record }), liveLimit);
     this.positions = Array.from({ length: sources }, (): SessionKey => [0, 0]);
   }
 
@@ -151,14 +177,6 @@ export class SessionOrderer<R> {
       this.emit({ id: `S${number}`, record });
       return;
     }
-    this.waiting.set(number, record);
-    for (
-      let next = this.waiting.take(this.nextOut);
-      next !== undefined;
-      next = this.waiting.take(this.nextOut)
-    ) {
-      this.emit({ id: `S${this.nextOut}`, record: next });
-      this.nextOut++;
-    }
+    this.inOrder.put(number, record);
   }
 }

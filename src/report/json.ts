@@ -44,17 +44,29 @@ export class JsonDocumentWriter {
     return `{\n  "tool": "smtpcap",\n  "version": ${JSON.stringify(this.version)},\n  "sessions": [`;
   }
 
+  /** The next session of the document. */
   session(session: SessionRecord<MessageRecord>): string {
-    const separator = this.count++ === 0 ? '\n' : ',\n';
-    // Stringified where the document puts it (4 spaces deep), so no second pass indents it.
-    const wrapped = JSON.stringify({ s: [session] }, null, 2);
-    return separator + wrapped.slice(WRAPPED_HEAD.length, wrapped.length - WRAPPED_TAIL.length);
+    return this.place(sessionText(session));
+  }
+
+  /** A session's sessionText, placed next in the document. */
+  place(text: string): string {
+    return (this.count++ === 0 ? '\n' : ',\n') + text;
   }
 
   tail(inputs: InputSummary[]): string {
     const close = this.count === 0 ? ']' : '\n  ]';
     return `${close},\n  "inputs": ${indent(JSON.stringify(inputs, null, 2), '  ').trimStart()}\n}\n`;
   }
+}
+
+/**
+ * A session as the document holds it, stringified where the document puts it (4 spaces deep),
+ * so no second pass indents it; made in any order, placed in order (JsonDocumentWriter.place).
+ */
+export function sessionText(session: SessionRecord<MessageRecord>): string {
+  const wrapped = JSON.stringify({ s: [session] }, null, 2);
+  return wrapped.slice(WRAPPED_HEAD.length, wrapped.length - WRAPPED_TAIL.length);
 }
 
 /** Every line of `text` with `prefix` before it (JSON.stringify output has no raw newlines in strings). */

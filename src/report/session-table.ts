@@ -3,12 +3,13 @@
  * reason in the status), then a one-line footer with the counts.
  */
 import type { MessageRecord } from '../mail/message-record.js';
-import type {
-  AuthAttempt,
-  Recipient,
-  SessionRecord,
-  Transaction,
-  TransactionStatus,
+import {
+  type AuthAttempt,
+  type Recipient,
+  type SessionRecord,
+  sessionOrdinal,
+  type Transaction,
+  type TransactionStatus,
 } from '../smtp/records.js';
 import { type Align, cellWidth, drawBoxTable } from './box-table.js';
 import { createPalette, type Palette } from './colour.js';
@@ -164,16 +165,18 @@ export class SessionsTable {
     this.widths = this.head.map(cellWidth);
   }
 
+  /** A session's rows; sessions may come in any order: rows are drawn by session number (S1, S2, ...). */
   add(session: SessionRecord<MessageRecord>): void {
     this.sessions++;
+    const place = /^S\d+$/.test(session.id) ? sessionOrdinal(session.id) : this.sessions;
     const auth = session.auth.length > 0 ? formatAuth(session.auth, this.opts.showSecrets === true) : null;
     if (auth !== null) this.withAuth = true;
     if (session.transactions.length === 0) {
-      this.addRow(sessionRow(session, this.palette), auth);
+      this.addRow(sessionRow(session, this.palette), auth, place);
       return;
     }
     for (const tx of session.transactions) {
-      this.addRow(transactionRow(session, tx, this.palette), auth);
+      this.addRow(transactionRow(session, tx, this.palette), auth, place);
       this.counts[tx.status]++;
       this.transactions++;
     }
@@ -213,13 +216,13 @@ export class SessionsTable {
     }
   }
 
-  private addRow(row: Row, auth: string | null): void {
+  private addRow(row: Row, auth: string | null, place: number): void {
     row.push(auth ?? '');
     const widths = this.widths;
     for (let column = 0; column < COLUMNS.length; column++) {
       widths[column] = Math.max(widths[column], cellWidth(cellOf(row, COLUMNS[column])));
     }
-    this.rows.add(row.join(SEP));
+    this.rows.add(row.join(SEP), place);
   }
 }
 
@@ -230,30 +233,43 @@ export class SessionsTable {
  */
 class RowStore {
   private static readonly BLOCK = 1024 * 1024;
-  /** Each block and the end offset of each text in it. */
-  private readonly blocks: { buf: Buffer; ends: number[] }[] = [];
+  private readonly blocks: Buffer[] = [];
+  private used = 0;
+  /** Per row: its block, where it ends in the block, and its place (its session's number). */
+  private readonly rowBlock: number[] = [];
+  private readonly rowEnd: number[] = [];
+  private readonly rowPlace: number[] = [];
+  private inOrder = true;
 
-  add(text: string): void {
+  add(text: string, place: number): void {
     // A UTF-16 code unit is at most 3 bytes of UTF-8.
     const need = 3 * text.length;
     let block = this.blocks[this.blocks.length - 1];
-    const used = block === undefined ? 0 : (block.ends[block.ends.length - 1] ?? 0);
-    if (block === undefined || used + need > block.buf.length) {
-      block = { buf: Buffer.allocUnsafeSlow(Math.max(need, RowStore.BLOCK)), ends: [] };
+    if (block === undefined || this.used + need > block.length) {
+      block = Buffer.allocUnsafeSlow(Math.max(need, RowStore.BLOCK));
       this.blocks.push(block);
-      block.ends.push(block.buf.write(text, 0));
-      return;
+      this.used = 0;
     }
-    block.ends.push(used + block.buf.write(text, used));
+    this.used += block.write(text, this.used);
+    const last = this.rowPlace.length - 1;
+    if (last >= 0 && place < this.rowPlace[last]) this.inOrder = false;
+    this.rowBlock.push(this.blocks.length - 1);
+    this.rowEnd.push(this.used);
+    this.rowPlace.push(place);
   }
 
+  /** The texts by place, rows of one place in the order they came. */
   *texts(): Generator<string> {
-    for (const { buf, ends } of this.blocks) {
-      let start = 0;
-      for (const end of ends) {
-        yield buf.toString('utf8', start, end);
-        start = end;
-      }
+    const places = this.rowPlace;
+    const count = places.length;
+    const order = this.inOrder
+      ? null
+      : Uint32Array.from({ length: count }, (_, i) => i).sort((a, b) => places[a] - places[b] || a - b);
+    for (let k = 0; k < count; k++) {
+      const i = order === null ? k : order[k];
+      const block = this.rowBlock[i];
+      const start = i > 0 && this.rowBlock[i - 1] === block ? this.rowEnd[i - 1] : 0;
+      yield this.blocks[block].toString('utf8', start, this.rowEnd[i]);
     }
   }
 }

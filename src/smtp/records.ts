@@ -197,3 +197,8 @@ export interface SessionRecord<M = never> {
   duplicates: { client: number; server: number };
   gaps: { client: number; server: number };
 }
+
+/** The number in a session id `S<n>` (S1, S2, ... by first packet). */
+export function sessionOrdinal(id: string): number {
+  return Number(id.slice(1));
+}

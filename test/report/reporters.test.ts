@@ -245,6 +245,21 @@ describe('renderSessionsTable', () => {
     );
   });
 
+  it('draws rows by session number whatever order the sessions came in', () => {
+    const made = Array.from({ length: 12 }, (_, i) => session({ id: `S${i + 1}` }));
+    const inOrder = renderSessionsTable(made, { colour: false });
+    // Sessions end in any order.
+    const shuffled = [made[7], made[2], made[11], made[0], made[9], made[4], made[1], made[10]];
+    shuffled.push(...made.filter((s) => !shuffled.includes(s)));
+    assert.equal(renderSessionsTable(shuffled, { colour: false }), inOrder);
+    assert.deepEqual(
+      cells(inOrder)
+        .slice(1)
+        .map((r) => r[0]),
+      made.flatMap((s) => s.transactions.map(() => s.id)),
+    );
+  });
+
   it('shows an auth column only when some session authenticated; passwords only on request', () => {
     const s = session({
       auth: [{ mechanism: 'PLAIN', username: 'alice', password: 's3cret', reply: reply(235), success: true }],
