@@ -62,6 +62,7 @@ async function run(): Promise<void> {
     job.paths,
     (segment, input) => {
       if (flowShard(segment, job.shards) === job.shard) pipe.push(segment, input);
+      else pipe.passBy(segment);
     },
     {
       decode: job.decode,
@@ -84,7 +85,7 @@ async function run(): Promise<void> {
     packets: figures.packets,
   });
   await pipe.finish();
-  report({ type: 'done', inputs: job.shard === 0 ? inputs : null });
+  report({ type: 'done', inputs });
   flush();
   port?.close();
 }

@@ -155,7 +155,7 @@ export class SessionPipe<M> {
   constructor(options: SessionPipeOptions<M>) {
     const deliver = options.onRecord;
     const factory = new SmtpSessionFactory<M>({
-      idFor: options.keyIds ? (info) => `${this.inputIndex}:${info.first.packet}` : undefined,
+      keyFor: options.keyIds ? (info) => [this.inputIndex, info.first.packet] : undefined,
       extraPorts: options.ports,
       detect: options.detect,
       limits: options.smtpLimits,
@@ -163,7 +163,7 @@ export class SessionPipe<M> {
       hashMessages: options.hashMessages,
       dialogue: options.dialogue,
       onConnection: options.onConnection
-        ? (info, state) => options.onConnection?.([this.inputIndex, info.first.packet], state)
+        ? (info, state, key) => options.onConnection?.(key ?? [this.inputIndex, info.first.packet], state)
         : undefined,
       onRecord: (record, ready) => {
         if (!ready) {
@@ -190,6 +190,11 @@ export class SessionPipe<M> {
   push(segment: TcpSegment, inputIndex: number): void {
     this.inputIndex = inputIndex;
     this.reassembler.push(segment);
+  }
+
+  /** A segment another pipe (worker) follows: its time still moves this pipe's clock. */
+  passBy(segment: TcpSegment): void {
+    this.reassembler.passBy(segment);
   }
 
   /** The buffers behind the segments pushed so far are about to be reused. */

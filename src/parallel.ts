@@ -40,8 +40,8 @@ export type WorkerEvent =
   | { type: 'connection'; key: SessionKey; state: 'smtp' | 'probe' | 'not-smtp' }
   /** Every packet up to `key` has been read: `chunks` read so far, and the reading figures. */
   | { type: 'position'; key: SessionKey; chunks: number; bytes: number; packets: number }
-  /** Every session has been sent; shard 0 also sends what reading found in each input. */
-  | { type: 'done'; inputs: InputSummary[] | null };
+  /** Every session has been sent; and what reading found in each input. */
+  | { type: 'done'; inputs: InputSummary[] };
 
 /** Worker -> main thread: the events of one chunk read (one message each costs more than its work), or a failure. */
 export type WorkerMessage =
@@ -161,7 +161,7 @@ export async function analyseInParallel(
     allowed = upTo;
     for (const w of workers) w.worker.postMessage({ type: 'allow', upTo } satisfies MainMessage);
   };
-  let inputs: InputSummary[] = [];
+  const summaries: InputSummary[][] = [];
   const onEvent = (index: number, message: WorkerEvent): void => {
     switch (message.type) {
       case 'connection':
@@ -185,7 +185,7 @@ export async function analyseInParallel(
         orderer.close(parseKeyId(message.session.id), message.session);
         return;
       case 'done':
-        if (message.inputs) inputs = message.inputs;
+        summaries[index] = message.inputs;
         return;
       default:
         return;
@@ -214,7 +214,36 @@ export async function analyseInParallel(
   }
   orderer.finish();
   onProgress?.(figures);
-  return { inputs, sessions: kept };
+  return { inputs: agreedInputs(summaries), sessions: kept };
+}
+
+/**
+ * What reading found in each input, as worker 0 saw it. Every worker reads the same bytes, so
+ * their summaries agree, unless a file changed while it was read (a ring buffer of `tcpdump -W`
+ * overwriting it): then the workers stopped at different places, and each followed its
+ * connections only as far as it read. That is said, not hidden.
+ */
+function agreedInputs(summaries: InputSummary[][]): InputSummary[] {
+  const [first, ...others] = summaries;
+  return first.map((input, i) => {
+    const read = others
+      .map((s) => s[i])
+      .filter((s) => s.packets !== input.packets || s.bytes !== input.bytes);
+    if (read.length === 0) return input;
+    const counts = [input, ...read].map((s) => `${s.packets} packets (${s.bytes} bytes)`).join(', ');
+    return {
+      ...input,
+      warnings: [
+        ...input.warnings,
+        {
+          code: 'input-changed',
+          packet: -1,
+          offset: -1,
+          detail: `the file changed while it was read: the worker threads read ${counts}; sessions past the shortest read may be missing or cut`,
+        },
+      ],
+    };
+  });
 }
 
 function workerUrl(): { url: URL; eval: boolean } {

@@ -8,16 +8,14 @@
  * it. Records then go out either in number order (a document, a table) or as soon as they are
  * both closed and numbered (NDJSON, in the order sessions end).
  */
+import { type ConnectionKey, keyId } from './smtp/session-factory.js';
 import { WaitingRecords } from './waiting-records.js';
 
-export type SessionKey = readonly [input: number, packet: number];
+/** A session's place: (input index, first packet), as the SMTP layer keys connections. */
+export type SessionKey = ConnectionKey;
 
 function compareKeys(a: SessionKey, b: SessionKey): number {
   return a[0] - b[0] || a[1] - b[1];
-}
-
-export function keyId(key: SessionKey): string {
-  return `${key[0]}:${key[1]}`;
 }
 
 export function parseKeyId(id: string): SessionKey {

@@ -5,6 +5,14 @@ import type { SessionRecord } from './records.js';
 import { DEFAULT_SMTP_LIMITS, type SmtpLimits, SmtpSession } from './smtp-session.js';
 import type { MessageSinkFactory } from './transaction-builder.js';
 
+/** A connection's place in the inputs: (input index, packet number of its first packet). */
+export type ConnectionKey = readonly [input: number, packet: number];
+
+/** A key as a session id: `<input>:<packet>`. */
+export function keyId(key: ConnectionKey): string {
+  return `${key[0]}:${key[1]}`;
+}
+
 /** Ports where SMTP is expected: relay, implicit TLS submission, submission, the common alternative. */
 export const SMTP_PORTS: readonly number[] = [25, 465, 587, 2525];
 /** Ports where the session is TLS from its first byte. */
@@ -25,15 +33,24 @@ export interface SessionFactoryOptions<M> {
   /** Compute each message's SHA-256 (default true). */
   hashMessages?: boolean;
   dialogue?: DialogueListener;
-  /** Session ids; by default S1, S2, ... in the order connections open. */
-  idFor?: (info: ConnectionInfo) => string;
+  /**
+   * A connection's place, taken when it opens (input index, first packet), which then is its
+   * session's id (`<input>:<packet>`) for a caller that numbers sessions itself; by default
+   * sessions are numbered S1, S2, ... in the order connections open.
+   */
+  keyFor?: (info: ConnectionInfo) => ConnectionKey;
   onRecord: (record: SessionRecord<M>, ready: Promise<void> | null) => void;
   /**
    * Told of every connection the factory keeps: at open, 'smtp' (an SMTP port) or 'probe'
    * (detection watches it); later, for a probe, 'smtp' or 'not-smtp' once its content decides.
-   * `info` is the connection as opened (its first packet is the session's place in the order).
+   * `info` is the connection as opened; `key` its place from keyFor (taken at open: a probe may
+   * be decided while a later input is read).
    */
-  onConnection?: (info: ConnectionInfo, state: 'smtp' | 'probe' | 'not-smtp') => void;
+  onConnection?: (
+    info: ConnectionInfo,
+    state: 'smtp' | 'probe' | 'not-smtp',
+    key: ConnectionKey | null,
+  ) => void;
 }
 
 /**
@@ -44,8 +61,8 @@ export interface SessionFactoryOptions<M> {
 interface Entry<M> {
   decided: boolean;
   smtp: boolean;
-  /** The fixed id from `idFor`, or null to number it. */
-  key: string | null;
+  /** The place from `keyFor`, or null to number it. */
+  key: ConnectionKey | null;
   id: string | null;
   /** The record, when the session ended before its id was known. */
   record: { record: SessionRecord<M>; ready: Promise<void> | null } | null;
@@ -107,20 +124,20 @@ export class SmtpSessionFactory<M> implements StreamFactory {
     const entry: Entry<M> = {
       decided: onPort,
       smtp: onPort,
-      key: this.options.idFor?.(info) ?? null,
+      key: this.options.keyFor?.(info) ?? null,
       id: null,
       record: null,
       events: null,
     };
     this.queue.push(entry);
-    this.options.onConnection?.(info, onPort ? 'smtp' : 'probe');
+    this.options.onConnection?.(info, onPort ? 'smtp' : 'probe', entry.key);
     this.settle();
     if (onPort) return this.session(info, entry);
     return new SmtpProbe(info, (found) => this.session(found, entry), {
       decided: (smtp) => {
         entry.decided = true;
         entry.smtp = smtp;
-        this.options.onConnection?.(info, smtp ? 'smtp' : 'not-smtp');
+        this.options.onConnection?.(info, smtp ? 'smtp' : 'not-smtp', entry.key);
         this.settle();
       },
     });
@@ -129,7 +146,7 @@ export class SmtpSessionFactory<M> implements StreamFactory {
   private session(info: ConnectionInfo, entry: Entry<M>): SmtpSession<M> {
     const listener = this.options.dialogue;
     return new SmtpSession<M>({
-      id: entry.id ?? entry.key ?? '',
+      id: entry.id ?? (entry.key ? keyId(entry.key) : ''),
       info,
       implicitTls: IMPLICIT_TLS_PORTS.includes(info.server.port),
       limits: this.limits,
@@ -158,7 +175,7 @@ export class SmtpSessionFactory<M> implements StreamFactory {
     while (this.head < queue.length && queue[this.head].decided) {
       const entry = queue[this.head++];
       if (!entry.smtp) continue;
-      const id = entry.key ?? `S${++this.numbered}`;
+      const id = entry.key ? keyId(entry.key) : `S${++this.numbered}`;
       entry.id = id;
       const listener = this.options.dialogue;
       if (entry.events && listener) for (const event of entry.events) listener(id, event);

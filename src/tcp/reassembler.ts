@@ -92,22 +92,33 @@ export class TcpReassembler {
   }
 
   /** Connections in the table, tombstones of closed ones included. */
+  private advanceClock(now: number): void {
+    if (now <= this.nowSec) return;
+    this.nowSec = now;
+    // Idle connections are swept at most once per capture second, never per packet.
+    if (now >= this.nextSweepSec) {
+      this.nextSweepSec = now + 1;
+      this.table.expire(now, this.idleTimeoutSec, this.onIdle);
+      this.closeResets(now);
+    }
+  }
+
   get connectionCount(): number {
     return this.table.size;
+  }
+
+  /**
+   * A segment of a connection that another reassembler follows (a worker's shard): only its
+   * time counts, so idle connections here time out at the same packet as on one thread.
+   */
+  passBy(seg: TcpSegment): void {
+    if (this.isCandidate(seg.srcPort, seg.dstPort)) this.advanceClock(seg.tsSec);
   }
 
   push(seg: TcpSegment): void {
     if (!this.isCandidate(seg.srcPort, seg.dstPort)) return;
     const now = seg.tsSec;
-    if (now > this.nowSec) {
-      this.nowSec = now;
-      // Idle connections are swept at most once per capture second, never per packet.
-      if (now >= this.nextSweepSec) {
-        this.nextSweepSec = now + 1;
-        this.table.expire(now, this.idleTimeoutSec, this.onIdle);
-        this.closeResets(now);
-      }
-    }
+    this.advanceClock(now);
     const cur = this.cur;
     cur.packet = seg.packet;
     cur.tsSec = seg.tsSec;

@@ -1,12 +1,15 @@
 /** --workers N: the same result, byte for byte and in the same order, as one thread. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CaptureInputError } from '../../src/capture/errors.js';
 import { analyseInParallel } from '../../src/parallel.js';
+import { tcpDialogue } from '../helpers/frames.js';
+import { captureOf } from '../helpers/scripted-capture.js';
+import { smtpSteps } from '../helpers/smtp-steps.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const REAL = join(ROOT, 'fixtures/real');
@@ -20,6 +23,60 @@ describe('--workers', () => {
     assert.equal(one.sessions.length, 40);
     for (const workers of [2, 3]) {
       const many = await analyseInParallel(ALL, { messages: 'full', workers });
+      assert.equal(JSON.stringify(many), JSON.stringify(one), `${workers} workers`);
+    }
+  });
+
+  it('a connection on another port found to be SMTP while the next input is read keeps its place', async () => {
+    const server = { ip: '10.9.0.25', port: 2626 };
+    const probe = tcpDialogue({
+      client: { ip: '10.9.1.1', port: 40001 },
+      server,
+      steps: smtpSteps('Subject: probe\r\n\r\nx\r\n'),
+    });
+    const later = [1, 2, 3].flatMap((i) =>
+      tcpDialogue({
+        client: { ip: '10.9.1.2', port: 41000 + i },
+        server: { ip: '10.9.0.25', port: 25 },
+        steps: smtpSteps(`Subject: s${i}\r\n\r\nbody\r\n`),
+      }),
+    );
+    // Handshake and greeting in the first file; the EHLO that decides, and the rest, in the next.
+    const dir = mkdtempSync(join(tmpdir(), 'smtpcap-workers-'));
+    const files = [join(dir, 'a.pcap'), join(dir, 'b.pcap')];
+    writeFileSync(files[0], captureOf(probe.slice(0, 4), { startSec: 1000 }));
+    writeFileSync(files[1], captureOf([...probe.slice(4), ...later], { startSec: 1001 }));
+    const one = await analyseInParallel(files, { messages: 'full', workers: 1 });
+    assert.deepEqual(
+      one.sessions.map((s) => [s.id, s.server.port, s.transactions[0]?.message?.subject]),
+      [
+        ['S1', 2626, 'probe'],
+        ['S2', 25, 's1'],
+        ['S3', 25, 's2'],
+        ['S4', 25, 's3'],
+      ],
+    );
+    for (const workers of [2, 3]) {
+      const many = await analyseInParallel(files, { messages: 'full', workers });
+      assert.equal(JSON.stringify(many), JSON.stringify(one), `${workers} workers`);
+    }
+  });
+
+  it("idle connections time out at the same packet in every worker (each sees every packet's time)", async () => {
+    // One packet an hour late: every connection idle then times out, in whichever shard.
+    const capture = Buffer.from(readFileSync(join(REAL, '31-concurrent-sessions.pcap')));
+    let at = 24;
+    for (let i = 1; i < 100; i++) at += 16 + capture.readUInt32LE(at + 8);
+    capture.writeUInt32LE(capture.readUInt32LE(at) + 3600, at);
+    const file = join(mkdtempSync(join(tmpdir(), 'smtpcap-workers-')), 'late.pcap');
+    writeFileSync(file, capture);
+    const one = await analyseInParallel([file], { messages: 'full', workers: 1 });
+    assert.ok(
+      one.sessions.some((s) => s.state === 'midstream'),
+      'some session resumed after the timeout',
+    );
+    for (const workers of [2, 3]) {
+      const many = await analyseInParallel([file], { messages: 'full', workers });
       assert.equal(JSON.stringify(many), JSON.stringify(one), `${workers} workers`);
     }
   });
