@@ -130,9 +130,12 @@ function usageHint(command: Command): Command {
   return command.showHelpAfterError(`Usage: ${name} ${command.usage()}\n(${name} --help lists the options)`);
 }
 
+/** Each worker is a V8 isolate of some 40 MB: past 64, a typo more likely than a machine. */
+const MAX_WORKERS = 64;
+
 function parseWorkers(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 256) throw usageError(`invalid worker count: ${value}`);
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 1 && n <= MAX_WORKERS)) throw usageError(`invalid worker count: ${value} (1 to ${MAX_WORKERS})`);
   return n;
 }
 

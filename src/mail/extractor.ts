@@ -22,9 +22,10 @@ import {
   readdirSync,
   readSync,
   rmdirSync,
+  statSync,
   unlinkSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { SessionRecord, Transaction, TransactionStatus } from '../smtp/records.js';
 import type { MessageSink, MessageSinkFactory } from '../smtp/transaction-builder.js';
 import { type BatchHolder, BatchPool } from './batch-pool.js';
@@ -86,6 +87,7 @@ const O_CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
 const FILE_BUFFER = 64 * 1024;
 /** Bytes of a message file name before `.eml`, leaving room for a collision suffix. */
 const MAX_STEM_BYTES = 120;
+const INDEX_FILES = ['index.json', 'index.csv'];
 
 const O_APPEND_OWN = constants.O_WRONLY | constants.O_APPEND | (constants.O_NOFOLLOW ?? 0);
 /**
@@ -275,10 +277,18 @@ export class Extractor {
     this.dir = options.dir;
     this.limits = resolveLimits(options.limits ?? {});
     makeOutputDirectory(this.dir);
-    if (!lstatSync(this.dir).isDirectory() && !options.force)
-      throw new ExtractError(`${this.dir} is not a directory`);
+    // --force writes into a used folder; it never makes a file (or a link to one) a folder.
+    if (!statSync(this.dir).isDirectory()) throw new ExtractError(`${this.dir} is not a directory`);
     if (readdirSync(this.dir).length > 0 && !options.force) {
       throw new ExtractError(`${this.dir} is not empty (use --force to write into it)`);
+    }
+    // What would stop the index at the very end is found before any message is written.
+    for (const name of INDEX_FILES) {
+      const path = join(this.dir, name);
+      if (lstatSync(path, { throwIfNoEntry: false })?.isDirectory())
+        throw new ExtractError(`${path} is a directory: the index cannot be written there`);
+      if (options.mbox !== undefined && resolve(options.mbox) === resolve(path))
+        throw new ExtractError(`--mbox ${options.mbox} is where the index goes: name another file`);
     }
     this.tempDir = join(this.dir, `.smtpcap-partial-${process.pid}-${randomBytes(4).toString('hex')}`);
     mkdirSync(this.tempDir, { mode: 0o700 });
@@ -329,8 +339,7 @@ export class Extractor {
     if (this.closed) return this.filed;
     this.closed = true;
     const force = this.options.force ?? false;
-    const json = createFile(join(this.dir, 'index.json'), force);
-    const csv = createFile(join(this.dir, 'index.csv'), force);
+    const [json, csv] = INDEX_FILES.map((name) => createFile(join(this.dir, name), force));
     // The same text as JSON.stringify({ messages }, null, 2), an entry at a time.
     const some = this.index.size > 0;
     this.index.writeSorted(

@@ -159,9 +159,11 @@ describe('smtpcap command line', () => {
     assert.match(stderr, /unknown option '--frobnicate'/);
   });
 
-  it('exits 2 on arguments that cannot work: stdin twice, a command after an option, --since after --until', () => {
+  it('exits 2 on arguments that cannot work: stdin twice, a bad worker count, a command after an option, --since after --until', () => {
     const cases: [string[], RegExp][] = [
       [['json', '-', '-'], /stdin \(-\) can be read only once/],
+      [['json', '--workers', '0x2', DEMO], /invalid worker count: 0x2 \(1 to 64\)/],
+      [['json', '--workers', '65', DEMO], /invalid worker count: 65 \(1 to 64\)/],
       [
         ['--no-color', 'json', DEMO],
         /"json" is a command: put it first \(smtpcap json \[options\] <capture\.\.\.>\)/,

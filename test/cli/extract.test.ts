@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -163,6 +163,33 @@ describe('smtpcap extract', () => {
       stderr.trim(),
       /^smtpcap: cannot create the output folder \/proc\/smtpcap-nope\/out \(ENOENT\)$/,
     );
+  });
+
+  it('refuses, before writing anything, an output that is a file or an index that cannot be written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtpcap-extract-'));
+    const input = join(REAL, '01-plain-ehlo.pcap');
+    const file = join(dir, 'file.txt');
+    writeFileSync(file, 'mine');
+    const busy = join(dir, 'busy');
+    mkdirSync(join(busy, 'index.json'), { recursive: true });
+    const cases: [string[], string][] = [
+      [['-o', file, '--force'], `${file} is not a directory`],
+      [
+        ['-o', busy, '--force'],
+        `${join(busy, 'index.json')} is a directory: the index cannot be written there`,
+      ],
+      [
+        ['-o', join(dir, 'out'), '--mbox', join(dir, 'out', 'index.csv')],
+        `--mbox ${join(dir, 'out', 'index.csv')} is where the index goes: name another file`,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stderr } = smtpcap(['extract', input, ...args]);
+      assert.equal(code, 1, args.join(' '));
+      assert.equal(stderr.trim(), `smtpcap: ${message}`);
+    }
+    assert.equal(readFileSync(file, 'utf8'), 'mine');
+    assert.deepEqual(readdirSync(busy), ['index.json']);
   });
 
   it('writes every message when sessions wait for an earlier one still open (more than 64)', () => {
