@@ -1,12 +1,13 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=32768 node --max-semi-space-size=4 --heap-growing-percent=20
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=65536 node --max-semi-space-size=4 --heap-growing-percent=20
 // V8 flags: 4 MB semi-spaces collect per-packet garbage sooner; and after each full collection
 // old space may grow by 20% instead of up to 4x. The state of each connection is allocated in
 // old space, so a flood of short connections fills it with dead state: with V8's own growth
 // 110,000 connections peak at 450 MB whatever the connection cap, with these flags at 120 MB
 // (README, Limits). 8 MB semi-spaces cost 15-20 MB more at the peak of a flood.
-// glibc: buffers from 32 KiB up (packets, stream rings, batches) are mapped on their own and
-// given back when freed, not left as holes in the heap: 200 connections each sending 3.9 MB
-// after a hole peaked at 172 MB, 141 MB with this; no change in CPU on the benchmark.
+// glibc: buffers from 64 KiB up (stream rings, batches) are mapped on their own and given back
+// when freed, not left as holes in the heap (its own threshold climbs to the largest buffer
+// freed): 200 connections each sending 3.9 MB after a hole peaked at 156 MB, 134 MB with this.
+// 32 KiB saved a little more and cost 7-15% of wall time in page faults on the benchmark.
 import { once } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';

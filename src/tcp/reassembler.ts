@@ -24,7 +24,7 @@ export interface TcpReassemblerOptions {
   maxBufferedBytesPerDirection?: number;
   /**
    * Out-of-order bytes held by all connections together; past it the direction that adds bytes
-   * forces its gap. Default 16 MiB: 200 connections each 4 MiB ahead would hold 800 MB.
+   * forces its gap. Default 8 MiB: 200 connections each 4 MiB ahead would hold 800 MB.
    */
   maxBufferedBytes?: number;
   /**
@@ -42,7 +42,7 @@ export interface TcpReassemblerOptions {
 
 export const REASSEMBLER_DEFAULTS = {
   maxBufferedBytesPerDirection: 4 * 1024 * 1024,
-  maxBufferedBytes: 16 * 1024 * 1024,
+  maxBufferedBytes: 8 * 1024 * 1024,
   maxConnections: 5_000,
   idleTimeoutSec: 600,
   overlapCheckBytes: 32 * 1024,

@@ -634,10 +634,10 @@ export const SCENARIOS: Scenario[] = [
     name: 'holes-200',
     description:
       '200 connections at once, each a message whose first 1000 bytes never come, then header-less lines',
-    cap: 'out-of-order bytes of all connections: 16 MiB (reassembly-cap); header blocks held by all messages: 8 MiB (mime-headers-cap)',
+    cap: 'out-of-order bytes of all connections: 8 MiB (reassembly-cap); header blocks held by all messages: 8 MiB (mime-headers-cap)',
     sizes: { ci: 300_000, full: 3_900_000 },
     mime: true,
-    // Every cap of the run is full at once (8 MiB headers, 8 MiB held for mailparser, 16 MiB out
+    // Every cap of the run is full at once (8 MiB headers, 8 MiB held for mailparser, 8 MiB out
     // of order): 179 MiB here, 132 MB for the compiled CLI reading the same capture from a file.
     ciPeakMiB: 200,
     *capture(size) {
