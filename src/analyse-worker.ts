@@ -22,9 +22,12 @@ const job = workerData as WorkerJob;
 const port = parentPort;
 if (!port) throw new Error('analyse-worker must run in a worker thread');
 const post = (message: WorkerMessage): void => port.postMessage(message);
+/** Events sent in one message: those of a chunk, or of the end, where every open session closes at once. */
+const MAX_EVENTS = 256;
 let events: WorkerEvent[] = [];
 const report = (event: WorkerEvent): void => {
   events.push(event);
+  if (events.length >= MAX_EVENTS) flush();
 };
 /** Sends what the chunk (or the end) produced. */
 const flush = (): void => {
