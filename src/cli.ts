@@ -305,9 +305,11 @@ function checkArguments(program: Command, command: Command): void {
     // `smtpcap --no-color json x.pcap` runs the default command on the files "json" and "x.pcap".
     const first = files[0];
     const named = program.commands.find((c) => c.name() === first);
-    if (named && named !== command && !existsSync(first))
+    if (named && !existsSync(first))
       fail(`"${first}" is a command: put it first (smtpcap ${first} [options] <capture...>)`);
   }
+  if (options.subject !== undefined && options.mime === false)
+    fail('--subject needs the message headers: it cannot go with --no-mime');
   if (options.since !== undefined && options.until !== undefined) {
     if (parseTime(options.since) > parseTime(options.until))
       fail(`--since ${options.since} is after --until ${options.until}: no transaction can match`);
@@ -506,6 +508,26 @@ function buildProgram(): Command {
   return program;
 }
 
+/** Options that take no value: `smtpcap --no-color json x.pcap` means `smtpcap json --no-color x.pcap`. */
+const FLAGS = new Set([
+  '--color',
+  '--no-color',
+  '--strict',
+  '--no-detect',
+  '--show-secrets',
+  '-q',
+  '--quiet',
+  '--no-mime',
+]);
+
+/** The command moved before the value-less options typed ahead of it (commander wants it first). */
+function commandFirst(argv: string[], commands: readonly string[]): string[] {
+  const [node, script, ...args] = argv;
+  const at = args.findIndex((arg) => !FLAGS.has(arg));
+  if (at <= 0 || !commands.includes(args[at])) return argv;
+  return [node, script, args[at], ...args.slice(0, at), ...args.slice(at + 1)];
+}
+
 async function main(argv: string[]): Promise<number> {
   // A reader that stops early (`smtpcap json x | head`) is no error of ours: stop quietly.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -515,7 +537,12 @@ async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(
+      commandFirst(
+        argv,
+        program.commands.map((c) => c.name()),
+      ),
+    );
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -221,12 +221,16 @@ function unlinkQuietly(path: string): void {
 
 /** Opens a file of ours for a fresh write, replacing (never following) an old one when forced. */
 function createFile(path: string, force: boolean): number {
+  if (lstatSync(path, { throwIfNoEntry: false })?.isDirectory())
+    throw new ExtractError(`${path} is a directory, not a file to write`);
   if (force) unlinkQuietly(path);
   try {
     return openSync(path, O_CREATE_NEW, 0o644);
   } catch (error) {
     if (isErrno(error, 'EEXIST')) throw new ExtractError(`${path} exists (use --force to replace it)`);
-    throw error;
+    if (isErrno(error, 'ENOENT')) throw new ExtractError(`${path}: its folder does not exist`);
+    const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+    throw new ExtractError(`cannot create ${path}${code ? ` (${code})` : ''}`);
   }
 }
 
@@ -290,13 +294,14 @@ export class Extractor {
       if (options.mbox !== undefined && resolve(options.mbox) === resolve(path))
         throw new ExtractError(`--mbox ${options.mbox} is where the index goes: name another file`);
     }
-    this.tempDir = join(this.dir, `.smtpcap-partial-${process.pid}-${randomBytes(4).toString('hex')}`);
-    mkdirSync(this.tempDir, { mode: 0o700 });
-    this.index = new IndexSpool(join(this.tempDir, 'index'));
+    // The mbox first: a refused one leaves nothing behind in DIR.
     if (options.mbox) {
       this.mboxFd = createFile(options.mbox, options.force ?? false);
       this.mbox = new MboxWriter(this.mboxFd);
     }
+    this.tempDir = join(this.dir, `.smtpcap-partial-${process.pid}-${randomBytes(4).toString('hex')}`);
+    mkdirSync(this.tempDir, { mode: 0o700 });
+    this.index = new IndexSpool(join(this.tempDir, 'index'));
   }
 
   /** The sink factory to hand to the SMTP layer (in place of createMessageParserSink). */

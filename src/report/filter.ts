@@ -36,14 +36,21 @@ export function textMatcher(pattern: string): (text: string) => boolean {
   return (text) => text.toLowerCase().includes(needle);
 }
 
-/** Milliseconds since the epoch of an ISO 8601 time (UTC unless it names a zone); throws on junk. */
-export function parseTime(text: string): number {
-  // Capture times are UTC everywhere in our output: a date-time without a zone is UTC too, not
-  // the local time Date.parse would assume.
-  const zoned = /T\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(text.trim()) ? `${text.trim()}Z` : text;
-  const ms = Date.parse(zoned);
+const DATE_TIME = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d(?::\d\d)?)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$/i;
+
+/**
+ * Nanoseconds since the epoch of an ISO 8601 time; throws on junk. Capture times are UTC
+ * everywhere in our output, so a date-time without a zone is UTC too (not the local time
+ * Date.parse would assume), a space may stand for the T (as the table prints times), and every
+ * fraction digit counts: capture times have up to nine.
+ */
+export function parseTime(text: string): bigint {
+  const trimmed = text.trim();
+  const parts = DATE_TIME.exec(trimmed);
+  const ms = parts ? Date.parse(`${parts[1]}T${parts[2]}${parts[4] ?? 'Z'}`) : Date.parse(trimmed);
   if (Number.isNaN(ms)) throw new RangeError(`not a time: ${text}`);
-  return ms;
+  const fraction = parts?.[3] ?? '';
+  return BigInt(ms) * 1_000_000n + BigInt(fraction.padEnd(9, '0').slice(0, 9));
 }
 
 export function compileSelection(options: SelectionOptions): Selection {
@@ -63,11 +70,11 @@ export function compileSelection(options: SelectionOptions): Selection {
   }
   if (options.since !== undefined) {
     const since = parseTime(options.since);
-    tests.push((tx) => Date.parse(tx.start) >= since);
+    tests.push((tx) => parseTime(tx.start) >= since);
   }
   if (options.until !== undefined) {
     const until = parseTime(options.until);
-    tests.push((tx) => Date.parse(tx.start) <= until);
+    tests.push((tx) => parseTime(tx.start) <= until);
   }
   const transaction = (session: Session, tx: Tx): boolean =>
     (ids === null || ids.has(session.id)) && tests.every((test) => test(tx));

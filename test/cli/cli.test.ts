@@ -76,6 +76,17 @@ describe('smtpcap command line', () => {
     assert.deepEqual(picked(['--from', 'two']), [2]);
     assert.deepEqual(picked(['--from', '/^(one|four)@/']), [1, 4]);
     assert.deepEqual(picked(['--since', all.sessions[0].transactions[2].start]), [3, 4]);
+    // Every fraction digit counts (42.515300 is before 42.5156), and a time written as the table
+    // prints it (a space, no zone) is UTC wherever the user is.
+    const starts: string[] = all.sessions[0].transactions.map((t: { start: string }) => t.start);
+    assert.match(starts[0], /^2026-12-03T16:00:42\.5153/);
+    assert.deepEqual(picked(['--since', '2026-12-03T16:00:42.5156Z']), [2, 3, 4]);
+    const until = starts[1].replace('T', ' ').replace('Z', '');
+    const inNewYork = run(['json', multi, '--until', until], { TZ: 'America/New_York' });
+    assert.deepEqual(
+      JSON.parse(inNewYork.stdout).sessions[0].transactions.map((t: { index: number }) => t.index),
+      [1, 2],
+    );
     assert.deepEqual(picked(['--from', 'nobody']), []);
     const table = run([multi, '--from', 'two']).stdout;
     assert.ok(table.includes('two@client.test') && !table.includes('one@client.test'));
@@ -165,14 +176,22 @@ describe('smtpcap command line', () => {
       [['json', '--workers', '0x2', DEMO], /invalid worker count: 0x2 \(1 to 64\)/],
       [['json', '--workers', '65', DEMO], /invalid worker count: 65 \(1 to 64\)/],
       [
-        ['--no-color', 'json', DEMO],
+        ['--port', '2525', 'json', DEMO],
         /"json" is a command: put it first \(smtpcap json \[options\] <capture\.\.\.>\)/,
+      ],
+      [
+        ['--no-mime', '--subject', 'x', DEMO],
+        /--subject needs the message headers: it cannot go with --no-mime/,
       ],
       [
         ['json', '--since', '2030-01-01', '--until', '2020-01-01', DEMO],
         /--since 2030-01-01 is after --until 2020-01-01/,
       ],
     ];
+    // Options without a value may come before the command.
+    const flagsFirst = run(['--no-color', '-q', 'json', DEMO]);
+    assert.equal(flagsFirst.code, 0, flagsFirst.stderr);
+    assert.equal(JSON.parse(flagsFirst.stdout).sessions.length, 1);
     for (const [args, message] of cases) {
       const { code, stdout, stderr } = run(args);
       assert.equal(code, 2, args.join(' '));

@@ -179,6 +179,11 @@ describe('smtpcap extract', () => {
         `${join(busy, 'index.json')} is a directory: the index cannot be written there`,
       ],
       [
+        ['-o', join(dir, 'out2'), '--mbox', join(dir, 'nowhere', 'x.mbox')],
+        `${join(dir, 'nowhere', 'x.mbox')}: its folder does not exist`,
+      ],
+      [['-o', join(dir, 'out3'), '--mbox', busy, '--force'], `${busy} is a directory, not a file to write`],
+      [
         ['-o', join(dir, 'out'), '--mbox', join(dir, 'out', 'index.csv')],
         `--mbox ${join(dir, 'out', 'index.csv')} is where the index goes: name another file`,
       ],
@@ -190,6 +195,8 @@ describe('smtpcap extract', () => {
     }
     assert.equal(readFileSync(file, 'utf8'), 'mine');
     assert.deepEqual(readdirSync(busy), ['index.json']);
+    // A refused mbox leaves no temporary folder behind.
+    assert.deepEqual(readdirSync(join(dir, 'out2')), []);
   });
 
   it('writes every message when sessions wait for an earlier one still open (more than 64)', () => {
