@@ -223,7 +223,7 @@ export async function analyseInParallel(
  * overwriting it): then the workers stopped at different places, and each followed its
  * connections only as far as it read. That is said, not hidden.
  */
-function agreedInputs(summaries: InputSummary[][]): InputSummary[] {
+export function agreedInputs(summaries: InputSummary[][]): InputSummary[] {
   const [first, ...others] = summaries;
   return first.map((input, i) => {
     const read = others

@@ -5,8 +5,10 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { firstDamage } from '../../src/capture/damage.js';
 import { CaptureInputError } from '../../src/capture/errors.js';
-import { analyseInParallel } from '../../src/parallel.js';
+import type { InputSummary } from '../../src/capture/raw-packet.js';
+import { agreedInputs, analyseInParallel } from '../../src/parallel.js';
 import { tcpDialogue } from '../helpers/frames.js';
 import { captureOf } from '../helpers/scripted-capture.js';
 import { smtpSteps } from '../helpers/smtp-steps.js';
@@ -79,6 +81,31 @@ describe('--workers', () => {
       const many = await analyseInParallel([file], { messages: 'full', workers });
       assert.equal(JSON.stringify(many), JSON.stringify(one), `${workers} workers`);
     }
+  });
+
+  it('says when the workers read different lengths of a file that changed under them', () => {
+    const input = (packets: number, bytes: number): InputSummary => ({
+      file: 'ring.pcap',
+      format: 'pcap',
+      linkTypes: [1],
+      packets,
+      bytes,
+      warnings: [],
+    });
+    const same = agreedInputs([[input(10, 1000)], [input(10, 1000)]]);
+    assert.deepEqual(same, [input(10, 1000)]);
+    const [changed] = agreedInputs([[input(10, 1000)], [input(4, 400)], [input(10, 1000)]]);
+    assert.equal(changed.packets, 10);
+    assert.deepEqual(changed.warnings, [
+      {
+        code: 'input-changed',
+        packet: -1,
+        offset: -1,
+        detail:
+          'the file changed while it was read: the worker threads read 10 packets (1000 bytes), 4 packets (400 bytes); sessions past the shortest read may be missing or cut',
+      },
+    ]);
+    assert.ok(firstDamage([changed]), '--strict counts it as damage');
   });
 
   it('an input that is not a capture fails in the workers as it does on one thread', async () => {
