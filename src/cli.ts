@@ -442,10 +442,12 @@ function buildProgram(): Command {
     .action(async (files: string[], options: CommonOptions & { json?: boolean }) => {
       // Only sessions with an AUTH attempt are kept, and only what the report reads of them.
       const selected: SessionRecord<MessageRecord>[] = [];
+      // Messages are not read, except their top header block when --subject needs it.
       await analyse(
         files,
-        { ...options, mime: false },
+        { ...options, mime: options.subject !== undefined },
         {
+          headersOnly: true,
           hashMessages: false,
           onSession: (session) => {
             if (session.auth.length > 0) selected.push({ ...session, transactions: [], anomalies: [] });

@@ -170,6 +170,12 @@ describe('smtpcap command line', () => {
     assert.match(stderr, /unknown option '--frobnicate'/);
   });
 
+  it('creds --subject reads the subject it filters on', () => {
+    const auth = join(ROOT, 'fixtures/real/06-auth-plain.pcap');
+    assert.match(run(['creds', '--subject', 'test Thu', auth]).stdout, /1 attempt, 1 succeeded/);
+    assert.match(run(['creds', '--subject', 'nothing like it', auth]).stdout, /0 attempts, 0 succeeded/);
+  });
+
   it('exits 2 on arguments that cannot work: stdin twice, a bad worker count, a command after an option, --since after --until', () => {
     const cases: [string[], RegExp][] = [
       [['json', '-', '-'], /stdin \(-\) can be read only once/],
