@@ -135,7 +135,10 @@ export interface SessionPipeOptions<M> extends SessionOptions {
   onRecord: (record: SessionRecord<M>) => void;
   /** Ids are `<input index>:<first packet>` keys for a caller that numbers sessions itself. */
   keyIds?: boolean;
-  /** A connection became a session, a probe (content detection deciding), or was found not SMTP. */
+  /**
+   * A connection became a session, a probe (content detection deciding), or was found not SMTP;
+   * told only with keyIds, which gives each connection its key.
+   */
   onConnection?: (key: SessionKey, state: 'smtp' | 'probe' | 'not-smtp') => void;
 }
 
@@ -163,7 +166,10 @@ export class SessionPipe<M> {
       hashMessages: options.hashMessages,
       dialogue: options.dialogue,
       onConnection: options.onConnection
-        ? (info, state, key) => options.onConnection?.(key ?? [this.inputIndex, info.first.packet], state)
+        ? (_info, state, key) => {
+            // The key taken at open: a probe may be decided while a later input is read.
+            if (key) options.onConnection?.(key, state);
+          }
         : undefined,
       onRecord: (record, ready) => {
         if (!ready) {

@@ -4,8 +4,7 @@ import type { CaptureWarning, InputSummary } from './raw-packet.js';
  * Input warnings that mean the capture file itself is damaged: bytes of it could not be read as
  * records (a cut or corrupt record or block header, an option overrunning its block, a packet of
  * an undeclared interface, a file that changed while threads read it). What `--strict` turns
- * into exit 1. Decode warnings (a malformed packet
- * inside a sound file) are not damage to the file.
+ * into exit 1. Decode warnings (a malformed packet inside a sound file) are not damage to the file.
  */
 export const DAMAGE_WARNING_CODES: ReadonlySet<string> = new Set([
   'truncated-record',

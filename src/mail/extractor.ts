@@ -185,6 +185,11 @@ function isErrno(error: unknown, code: string): boolean {
   return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
 }
 
+/** A system error's code (ENOENT, EACCES, ...), or the error as text. */
+function errorCode(error: unknown): string {
+  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : String(error);
+}
+
 /** Creates a directory, or accepts an existing real directory (never a symlink to one). */
 function ensureOwnDir(path: string): void {
   try {
@@ -229,8 +234,7 @@ function createFile(path: string, force: boolean): number {
   } catch (error) {
     if (isErrno(error, 'EEXIST')) throw new ExtractError(`${path} exists (use --force to replace it)`);
     if (isErrno(error, 'ENOENT')) throw new ExtractError(`${path}: its folder does not exist`);
-    const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
-    throw new ExtractError(`cannot create ${path}${code ? ` (${code})` : ''}`);
+    throw new ExtractError(`cannot create ${path} (${errorCode(error)})`);
   }
 }
 
@@ -255,9 +259,7 @@ function tryMkdir(dir: string): string | null {
     return null;
   } catch (error) {
     if (isErrno(error, 'EEXIST')) return null;
-    return typeof error === 'object' && error !== null && 'code' in error
-      ? String(error.code)
-      : String(error);
+    return errorCode(error);
   }
 }
 

@@ -76,11 +76,6 @@ export class IndexSpool {
     csvOut.flush();
     closeSync(this.fd);
   }
-
-  /** Lets the spool go without writing it (the extraction failed). */
-  discard(): void {
-    closeSync(this.fd);
-  }
 }
 
 /** Appends through one 64 KiB buffer: an index of 200,000 entries is not 400,000 write calls. */

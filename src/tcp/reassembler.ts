@@ -91,7 +91,6 @@ export class TcpReassembler {
     };
   }
 
-  /** Connections in the table, tombstones of closed ones included. */
   private advanceClock(now: number): void {
     if (now <= this.nowSec) return;
     this.nowSec = now;
@@ -103,6 +102,7 @@ export class TcpReassembler {
     }
   }
 
+  /** Connections in the table, tombstones of closed ones included. */
   get connectionCount(): number {
     return this.table.size;
   }
